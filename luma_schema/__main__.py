@@ -1,0 +1,5 @@
+import sys
+
+from luma_schema.cli import main
+
+sys.exit(main())

@@ -1,0 +1,269 @@
+"""The Luma Agents generation request, as data: the field table and the rule table.
+
+Read this file beside ``SPEC.md``: ``FIELDS`` is SPEC section 1's table, ``RULES`` is section 2's,
+row by row, in the precedence order of section 3.  Every limit, enum and message is written here
+once; the engine, the pydantic models and the exporters all read it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from luma_schema.rules import (
+    MISSING,
+    Advice,
+    AllowedWith,
+    Base64,
+    EitherOf,
+    Fetched,
+    Field,
+    HttpStatus,
+    ImageMediaType,
+    JsonBody,
+    JsonType,
+    JsonTypes,
+    Length,
+    MaxBytes,
+    MaxItemsFor,
+    Member,
+    NotBoth,
+    OneOf,
+    OnlyFor,
+    PublicHttpsUrl,
+    Required,
+    RequiredFor,
+    RequiredWith,
+    Rule,
+)
+
+API_VERSION: Final = "2026-04-01"
+ENDPOINT: Final = "/v1/generations"
+
+MODELS: Final = ("uni-1", "uni-1-max")
+TYPES: Final = ("image", "image_edit")
+ASPECT_RATIOS: Final = ("3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3")
+PORTRAIT_RATIOS: Final = ("2:3", "9:16", "1:2", "1:3")
+STYLES: Final = ("auto", "manga")
+OUTPUT_FORMATS: Final = ("png", "jpeg")
+MAX_IMAGE_BYTES: Final = 52_428_800
+FETCH_TIMEOUT_SECONDS: Final = 18.0
+FETCH_MAX_REDIRECTS: Final = 5
+# The docs advise staying under 4 MB for speed; larger images earn a warning (SPEC section 5).
+ADVISED_IMAGE_BYTES: Final = 4 << 20
+
+IMAGE_MEMBERS: Final = (
+    Member("url", JsonType.STRING, nullable=True),
+    Member("data", JsonType.STRING, nullable=True),
+    Member("media_type", JsonType.STRING, nullable=True),
+)
+
+FIELDS: Final = (
+    Field("type", JsonType.STRING, default="image"),
+    Field("prompt", JsonType.STRING),
+    Field("model", JsonType.STRING, default="uni-1"),
+    Field("aspect_ratio", JsonType.STRING, nullable=True, default=None),
+    Field("style", JsonType.STRING, default="auto"),
+    Field("output_format", JsonType.STRING, nullable=True, default=None),
+    Field("web_search", JsonType.BOOLEAN, default=False),
+    Field("user_id", JsonType.STRING, nullable=True, default=None),
+    Field("source", JsonType.OBJECT, nullable=True, default=None),
+    Field("image_ref", JsonType.ARRAY, default=(), items=JsonType.OBJECT),
+)
+
+# Fields whose values are images (an object, or an array of objects) with IMAGE_MEMBERS.
+IMAGE_FIELDS: Final = ("source", "image_ref")
+
+RULES: Final[tuple[Rule, ...]] = (
+    # 1-2: the body is a JSON object; every field and image member has its JSON type.
+    JsonBody("body_not_object", 400, "request body must be a JSON object"),
+    JsonTypes("wrong_type", 400, "{path} must be {expected}"),
+    # 3-10: field values.
+    OneOf("model_unknown", 400, "Unknown model: {value}", field="model", values=MODELS),
+    OneOf(
+        "type_unsupported",
+        400,
+        "Type '{value}' is not supported for model '{model}'",
+        field="type",
+        values=TYPES,
+        context=("model",),
+    ),
+    Required("prompt_missing", 400, "{field} is required", field="prompt"),
+    Length(
+        "prompt_length",
+        400,
+        "Prompt must be between {min} and {max} characters",
+        field="prompt",
+        min=1,
+        max=6000,
+    ),
+    OneOf(
+        "aspect_ratio_invalid",
+        400,
+        "Invalid {field} '{value}'. Valid: {valid}",
+        field="aspect_ratio",
+        values=ASPECT_RATIOS,
+        # The documented list, verbatim: it is not a sort of any kind.
+        listing="1:1, 1:2, 1:3, 16:9, 2:1, 2:3, 3:1, 3:2, 9:16",
+    ),
+    OneOf(
+        "style_invalid",
+        400,
+        "Invalid {field} '{value}'. Valid: {valid}",
+        field="style",
+        values=STYLES,
+    ),
+    OneOf(
+        "output_format_invalid",
+        400,
+        "Invalid {field} '{value}'. Valid: {valid}",
+        field="output_format",
+        values=OUTPUT_FORMATS,
+    ),
+    Length(
+        "user_id_length", 400, "{field} must be at most {max} characters", field="user_id", max=256
+    ),
+    # 11-14: what each type takes.
+    RequiredFor(
+        "source_required",
+        400,
+        "{field} is required for {key} '{equals}'",
+        field="source",
+        key="type",
+        equals="image_edit",
+    ),
+    OnlyFor(
+        "source_forbidden",
+        400,
+        "{field} is only valid for {key} '{equals}'",
+        field="source",
+        key="type",
+        equals="image_edit",
+    ),
+    MaxItemsFor(
+        "image_ref_edit_max",
+        400,
+        "{equals} supports up to {max} reference images (source occupies one slot)",
+        field="image_ref",
+        max=8,
+        key="type",
+        equals="image_edit",
+    ),
+    MaxItemsFor(
+        "image_ref_max",
+        400,
+        "{equals} supports up to {max} reference images",
+        field="image_ref",
+        max=9,
+        key="type",
+        equals="image",
+    ),
+    # 15-17: each image's shape (images outer, these rules inner).
+    NotBoth(
+        "url_and_data", 400, "{path}: provide either '{a}' or '{b}', not both", a="url", b="data"
+    ),
+    EitherOf(
+        "url_or_data", 400, "{path}: provide either '{a}' or '{b}', not neither", a="url", b="data"
+    ),
+    RequiredWith(
+        "media_type_required",
+        400,
+        "{path}: '{member}' is required with '{with_}'",
+        member="media_type",
+        with_="data",
+    ),
+    # 18: a parameter combination.
+    AllowedWith(
+        "manga_portrait",
+        422,
+        "{field} '{equals}' requires a portrait {other} (one of {allowed})",
+        field="style",
+        equals="manga",
+        other="aspect_ratio",
+        allowed=PORTRAIT_RATIOS,
+        key="type",
+        key_equals="image",
+    ),
+    # 19-22: each image's content, without the network.
+    Base64("base64_invalid", 422, "{path}: invalid base64 data", member="data"),
+    MaxBytes(
+        "image_too_large",
+        413,
+        "{path}: image exceeds {max_mb} MB limit",
+        member="data",
+        max=MAX_IMAGE_BYTES,
+    ),
+    ImageMediaType(
+        "not_an_image", 422, "{path}: content-type is not an image", member="media_type"
+    ),
+    PublicHttpsUrl("url_not_fetchable", 422, "{path}: failed to fetch URL", member="url"),
+    # 23-24: only when fetching (luma_schema.fetch); rows 21 and 20 apply to the fetched body too.
+    Fetched(
+        "url_fetch_failed",
+        422,
+        "{path}: failed to fetch URL",
+        member="url",
+        timeout=FETCH_TIMEOUT_SECONDS,
+        max_redirects=FETCH_MAX_REDIRECTS,
+    ),
+    HttpStatus("url_http_error", 422, "{path}: failed to fetch URL (HTTP {code})", member="url"),
+)
+
+RULES_BY_ID: Final = {rule.id: rule for rule in RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    """The catalogue's rule with this id (KeyError for an unknown id)."""
+    return RULES_BY_ID[rule_id]
+
+
+def _check_catalogue() -> None:
+    ids = [r.id for r in RULES]
+    if len(set(ids)) != len(ids):
+        raise ValueError("rule ids must be unique")
+    names = {f.name for f in FIELDS}
+    members = {m.name for m in IMAGE_MEMBERS}
+    for r in RULES:
+        known = members if r.scope.value in ("image", "fetch") else names
+        unknown = set(r.reads) - known
+        if unknown:
+            raise ValueError(f"{r.id} reads unknown fields {sorted(unknown)}")
+    if not set(PORTRAIT_RATIOS) <= set(ASPECT_RATIOS):
+        raise ValueError("portrait ratios must be aspect ratios")
+    for f in FIELDS:
+        if f.default is not MISSING and f.default is not None and f.name in ("type", "model"):
+            values = TYPES if f.name == "type" else MODELS
+            if f.default not in values:
+                raise ValueError(f"the default of {f.name} must be one of its values")
+
+
+_check_catalogue()
+
+ADVICE: Final = (
+    Advice("unknown_field", "{path}: unknown field, ignored"),
+    Advice("unknown_field_near", "{path}: unknown field, ignored (did you mean '{near}'?)"),
+    Advice("unknown_member", "{path}: unknown image member, ignored"),
+    Advice("unknown_member_near", "{path}: unknown image member, ignored (did you mean '{near}'?)"),
+    Advice("aspect_ratio_ignored", "{path}: ignored by the server for type 'image_edit'"),
+    Advice("data_uri_prefix", "{path}: starts with 'data:'; send only the base64 part"),
+    Advice("format_mismatch", "{path}: decoded bytes are {found}, but media_type names {named}"),
+    Advice("format_unknown", "{path}: decoded bytes are not PNG, JPEG, WebP or GIF"),
+    Advice("image_large", "{path}: decoded image is over {limit_mb} MB; smaller images are faster"),
+    Advice("not_fetched", "{path}: URL not fetched (only the static checks ran)"),
+)
+ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
+
+# The Generation response (SPEC section 4).
+GENERATION_STATES: Final = ("queued", "processing", "completed", "failed")
+FAILURE_CODES: Final = (
+    "content_moderated",
+    "generation_failed",
+    "budget_exhausted",
+    "output_not_found",
+    "image_too_large",
+    "unsupported_format",
+    "corrupt_input",
+    "invalid_request",
+    "rate_limited",
+)
+UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+RFC3339_UTC_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$"

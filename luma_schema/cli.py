@@ -1,0 +1,132 @@
+"""``luma-schema``: check requests from files or stdin, and the other project commands.
+
+Exit status: 0 when every request is valid, 1 when some are not, 2 on a usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from luma_schema.engine import Report, check
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _requests(target: str, jsonl: bool) -> Iterator[tuple[str, bytes]]:
+    """``(where, payload)`` for each request a command-line target names, streamed."""
+    if target == "-":
+        stdin = sys.stdin.buffer
+        if jsonl:
+            yield from _lines("<stdin>", stdin)
+        else:
+            yield "<stdin>", stdin.read()
+        return
+    path = Path(target)
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file()
+        )
+        for p in found:
+            yield from _file(p, p.suffix == ".jsonl")
+        return
+    if not path.exists():
+        raise _UsageError(f"{target}: no such file or directory")
+    yield from _file(path, jsonl or path.suffix == ".jsonl")
+
+
+def _file(path: Path, jsonl: bool) -> Iterator[tuple[str, bytes]]:
+    try:
+        with path.open("rb") as handle:
+            if jsonl:
+                yield from _lines(str(path), handle)
+            else:
+                yield str(path), handle.read()
+    except OSError as exc:
+        raise _UsageError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _lines(name: str, handle: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    for number, line in enumerate(handle, 1):
+        if line.strip():
+            yield f"{name}:{number}", line
+
+
+def _text(where: str, report: Report) -> str:
+    if report.ok:
+        lines = [f"{where}: ok (201)"]
+    else:
+        first = report.errors[0]
+        at = f" at {first.path}" if first.path else ""
+        lines = [f"{where}: {report.status} {report.detail}  [{first.rule}{at}]"]
+        lines += [f"    also {e.status} {e.detail}  [{e.rule}]" for e in report.errors[1:]]
+    lines += [f"    warning: {w.message}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    valid = invalid = 0
+    out = sys.stdout
+    for target in args.paths:
+        for where, payload in _requests(target, args.jsonl):
+            report = check(payload, fetch=args.fetch)
+            if report.ok:
+                valid += 1
+            else:
+                invalid += 1
+            if args.format == "json":
+                record: dict[str, Any] = {"source": where, **report.as_dict()}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                out.write(_text(where, report) + "\n")
+    if args.format == "text":
+        out.write(f"{valid + invalid} requests: {valid} valid, {invalid} invalid\n")
+    return EXIT_INVALID if invalid else EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="luma-schema",
+        description="Check Luma Agents generation requests against every documented rule.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check_cmd = commands.add_parser(
+        "check",
+        help="check requests: .json files (one each), .jsonl (one per line), directories, -",
+        description="Print the status and exact error the server answers for each request.",
+    )
+    check_cmd.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or -")
+    check_cmd.add_argument("--jsonl", action="store_true", help="read - (and other files) as JSONL")
+    check_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    check_cmd.add_argument("--fetch", action="store_true", help="also fetch URL images")
+    check_cmd.set_defaults(run=_check_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except _UsageError as exc:
+        print(f"luma-schema: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
