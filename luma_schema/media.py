@@ -351,7 +351,7 @@ def url_host(url: str) -> tuple[str, int | None] | str:
     else:
         host, sep, port_text = authority.rpartition(":")
         if not sep:
-            host = authority
+            host, port_text = authority, ""
         literal = None
     port: int | None = None
     if port_text:  # an empty port is no port, as in WHATWG URLs
