@@ -469,19 +469,15 @@ class _Diagnosis:
         return _BAD
 
 
-def _diagnose(payload: Any, fetch: bool) -> Report:
+def _not_json() -> Report:
+    violation = Violation(_BODY_RULE.id, _BODY_RULE.status, _BODY_RULE.render(""), "")
+    return Report(violation.status, violation.detail, (violation,), (), None)
+
+
+def _diagnose(body: Any, fetch: bool) -> Report:
     run = _Diagnosis()
-    body: Any
-    if isinstance(payload, (bytes, bytearray, memoryview, str)):
-        try:
-            body = _parse(bytes(payload) if not isinstance(payload, (bytes, str)) else payload)
-        except _NotJson:
-            body = None
-    else:
-        body = payload
     if not isinstance(body, dict) or not _json_like_top(body):
-        run.fail(_BODY_RULE, "")
-        return Report(_BODY_RULE.status, run.errors[0].detail, tuple(run.errors), (), None)
+        return _not_json()
 
     values: dict[str, Any] = {}
     for spec in catalog.FIELDS:
@@ -799,11 +795,17 @@ def check(payload: object, fetch: bool = False) -> Report:
     as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
-    if not fetch and type(payload) is dict:
-        request = _fast(payload)
+    body: Any = payload
+    if isinstance(payload, (bytes, str, bytearray, memoryview)):
+        try:
+            body = _parse(payload if isinstance(payload, (bytes, str)) else bytes(payload))
+        except _NotJson:
+            return _not_json()
+    if not fetch and type(body) is dict:
+        request = _fast(body)
         if request is not None:
             return Report(201, None, _NO_ERRORS, _NO_WARNINGS, request)
-    return _diagnose(payload, fetch)
+    return _diagnose(body, fetch)
 
 
 def iter_errors(payload: object) -> Iterator[Violation]:
