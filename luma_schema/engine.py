@@ -937,6 +937,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
                 "        if not shape(x): return None",
             ]
             image_fields.append((spec.name, True))
+    # The typed fields go on to the rules; fast() comes here directly once it has typed them.
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
+    lines += [f"    return listed(p, {typed})", "", f"def listed(p, {typed}):"]
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     lines.append("    if f_type == 'image_edit' and f_aspect_ratio is not None: return None")
     lines.append("    e = []")
@@ -1016,6 +1019,7 @@ def _accepting(
             lines.append(f"    if not {holds}: return False")
     lines += ["    return True", ""]
 
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
     lines += [
         "def fast(p):",
         "    if not p.keys() <= FIELD_SET: return ordered(p)",
@@ -1045,7 +1049,7 @@ def _accepting(
         if emit is not None and rule.scope is Scope.REQUEST:
             holds = _known_present(emit(rule, field_var, ns), field_var)
             if holds != "True":
-                lines.append(f"    if not {holds}: return ordered(p)")
+                lines.append(f"    if not {holds}: return listed(p, {typed})")
     lines += [
         "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
         "    r = new(Accepted)",
