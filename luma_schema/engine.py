@@ -9,6 +9,7 @@ full error list.  A property test holds the two paths to the same verdict.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import math
@@ -939,22 +940,22 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             image_fields.append((spec.name, True))
     # The typed fields go on to the rules; fast() comes here directly once it has typed them.
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
-    lines += [f"    return listed(p, {typed})", "", f"def listed(p, {typed}):"]
+    lines += [f"    return listed(p, {typed}, False)", "", f"def listed(p, {typed}, images_ok):"]
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     lines.append("    if f_type == 'image_edit' and f_aspect_ratio is not None: return None")
     lines.append("    e = []")
     # The images, in SPEC order, as [image, path, marks].
-    lines.append("    imgs = []")
+    lines += ["    imgs = []", "    if not images_ok:"]
     for name, is_array in image_fields:
         f = field_var(name)
         if is_array:
             paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
             lines += [
-                f"    for i, x in enumerate({f}):",
-                f"        imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
+                f"        for i, x in enumerate({f}):",
+                f"            imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
             ]
         else:
-            lines.append(f"    if {f} is not None: imgs.append([{f}, {name!r}, 0])")
+            lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
     flags: set[str] = set()  # request fields an earlier rule may have marked
     for index, step in enumerate(steps):
         if isinstance(step, tuple):
@@ -1008,14 +1009,20 @@ def _accepting(
         m = member_var(member.name)
         lines.append(f"    {m} = get({member.name!r})")
         lines.append(f"    if {m} is not None and type({m}) is not str: return False")
-    for rule in _ORDERED:
-        if rule.scope is not Scope.IMAGE:
-            continue
+    image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
+    # Members whose rules defer to the diagnosis must be null here; the other tests are
+    # simplified knowing it (order does not matter on this path).
+    nulls: set[str] = set()
+    for rule in image_rules:
         defer = _DEFER.get(type(rule))
         if defer is not None:
-            lines.append(f"    if {defer(rule, member_var, ns)}: return False")
-        holds = _EMITTERS[type(rule)](rule, member_var, ns)  # type: ignore[misc]
-        if holds != "True":
+            line = f"    if {defer(rule, member_var, ns)}: return False"
+            if line not in lines:
+                lines.append(line)
+            nulls.update(member_var(m) for m in rule.reads)
+    for rule in image_rules:
+        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), nulls)  # type: ignore[misc]
+        if holds != "(True)":
             lines.append(f"    if not {holds}: return False")
     lines += ["    return True", ""]
 
@@ -1049,7 +1056,8 @@ def _accepting(
         if emit is not None and rule.scope is Scope.REQUEST:
             holds = _known_present(emit(rule, field_var, ns), field_var)
             if holds != "True":
-                lines.append(f"    if not {holds}: return listed(p, {typed})")
+                # fast() has seen every image rule hold: only request rules can fail.
+                lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
     lines += [
         "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
         "    r = new(Accepted)",
@@ -1058,6 +1066,50 @@ def _accepting(
         "",
     ]
     return lines
+
+
+def _simplify(expr: str, nulls: set[str]) -> str:
+    """``expr`` with the names in ``nulls`` known to be None, folded: ``(a is None or b is
+    None)`` with ``b`` null is ``True``."""
+
+    class Fold(ast.NodeTransformer):
+        def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            if (
+                isinstance(node.left, ast.Name)
+                and node.left.id in nulls
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.Is, ast.IsNot))
+                and isinstance(node.comparators[0], ast.Constant)
+                and node.comparators[0].value is None
+            ):
+                return ast.Constant(isinstance(node.ops[0], ast.Is))
+            return self.generic_visit(node)
+
+        def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
+                return ast.Constant(not node.operand.value)
+            return node
+
+        def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+            self.generic_visit(node)
+            decisive = isinstance(node.op, ast.Or)  # True decides an `or`, False an `and`
+            values = []
+            for value in node.values:
+                if isinstance(value, ast.Constant):
+                    if bool(value.value) is decisive:
+                        return ast.Constant(decisive)
+                    continue
+                values.append(value)
+            if not values:
+                return ast.Constant(not decisive)
+            if len(values) == 1:
+                return values[0]
+            node.values = values
+            return node
+
+    tree = Fold().visit(ast.parse(expr, mode="eval"))
+    return f"({ast.unparse(tree)})"
 
 
 def _known_present(expr: str, field_var: Callable[[str], str]) -> str:
