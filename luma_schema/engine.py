@@ -501,20 +501,21 @@ def _diagnose(body: Any, fetch: bool) -> Report:
 
     view = _Values({k: v for k, v in values.items() if k not in run.bad})
     images = [image for image in run.images if "image" not in image.bad]
-    group: list[Rule] = []
-    for rule in _ORDERED:
-        if rule.scope is Scope.IMAGE:
-            group.append(rule)
+    errors = run.errors
+    bad = run.bad
+    for step in _DIAGNOSIS_STEPS:
+        if not isinstance(step, _Prepared):
+            if images:
+                _apply_images(run, step, images)
             continue
-        _apply_images(run, group, images)
-        group = []
-        if rule.scope is Scope.REQUEST and not run.bad.intersection(rule.reads):
-            echo = rule.check(view)
-            if echo is not None:
-                run.fail(rule, getattr(rule, "field", ""), **echo)
-                if rule.marks:
-                    run.bad.add(rule.marks)
-    _apply_images(run, group, images)
+        prep = step
+        if bad and not bad.isdisjoint(prep.reads):
+            continue
+        echo = prep.rule.check(view)
+        if echo is not None:
+            errors.append(prep.violation(prep.path, echo))
+            if prep.marks:
+                bad.add(prep.marks)
 
     _request_advice(run, values)
     if fetch and not run.errors:
@@ -542,19 +543,19 @@ def _json_like_top(body: dict[Any, Any]) -> bool:
     return True
 
 
-def _apply_images(run: _Diagnosis, group: list[Rule], images: list[_Image]) -> None:
-    if not group:
-        return
+def _apply_images(run: _Diagnosis, group: tuple[_Prepared, ...], images: list[_Image]) -> None:
+    last = group[-1].rule is _LAST_IMAGE_RULE
     for image in images:
-        for rule in group:
-            if "image" in image.bad or image.bad.intersection(rule.reads):
+        bad = image.bad
+        for prep in group:
+            if bad and ("image" in bad or not bad.isdisjoint(prep.reads)):
                 continue
-            echo = rule.check(image)
+            echo = prep.rule.check(image)
             if echo is not None:
-                run.fail(rule, image.path, **echo)
-                if rule.marks:
-                    image.bad.add(rule.marks)
-        if group[-1] is _LAST_IMAGE_RULE:
+                run.errors.append(prep.violation(image.path, echo))
+                if prep.marks:
+                    bad.add(prep.marks)
+        if last:
             _image_advice(run, image)
 
 
@@ -733,6 +734,11 @@ def _steps() -> tuple[Rule | tuple[Rule, ...], ...]:
         out.append(tuple(group))
     return tuple(out)
 
+
+_DIAGNOSIS_STEPS: Final = tuple(
+    tuple(_PREPARED[r] for r in step) if isinstance(step, tuple) else _PREPARED[step]
+    for step in _steps()
+)
 
 # ---------------------------------------------------------------- the compiled path
 
