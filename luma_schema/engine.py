@@ -963,6 +963,12 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         else:
             lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
     flags: set[str] = set()  # request fields an earlier rule may have marked
+    # Past the type checks, a field with a default is never MISSING, and never None unless
+    # nullable; ``prompt`` (no default) may be absent.
+    defined = frozenset(field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING)
+    defaulted = {
+        field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING and not s.nullable
+    }
     for index, step in enumerate(steps):
         if isinstance(step, tuple):
             lines += [
@@ -977,7 +983,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         if emit is None or rule.scope is not Scope.REQUEST:
             continue
         skip = [f"bad_{name}" for name in sorted(_PREPARED[rule].reads & flags)]
-        cond = f"not {emit(rule, field_var, ns)}"
+        cond = f"not {_simplify(emit(rule, field_var, ns), set(), defaulted, defined)}"
         if skip:
             cond = f"not ({' or '.join(skip)}) and {cond}"
         lines += [f"    if {cond}:", f"        {fail(rule, field_var, repr(_PREPARED[rule].path))}"]
@@ -1011,27 +1017,37 @@ def _accepting(
         "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
         "    get = v.get",
     ]
-    for member in catalog.IMAGE_MEMBERS:
-        m = member_var(member.name)
-        lines.append(f"    {m} = get({member.name!r})")
-        lines.append(f"    if {m} is not None and type({m}) is not str: return False")
     image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
     # Members whose rules defer to the diagnosis must be null here; the other tests are
-    # simplified knowing it (order does not matter on this path).
+    # simplified knowing it, and knowing what earlier tests proved present (order does not
+    # matter on this path: nothing fails on it).
     nulls: set[str] = set()
     for rule in image_rules:
-        defer = _DEFER.get(type(rule))
-        if defer is not None:
-            line = f"    if {defer(rule, member_var, ns)}: return False"
-            if line not in lines:
-                lines.append(line)
-            nulls.update(member_var(m) for m in rule.reads)
+        if type(rule) in _DEFER:
+            nulls.update(rule.reads)
+    for member in catalog.IMAGE_MEMBERS:
+        if member.name in nulls:
+            lines.append(f"    if get({member.name!r}) is not None: return False")
+    for member in catalog.IMAGE_MEMBERS:
+        if member.name not in nulls:
+            m = member_var(member.name)
+            lines.append(f"    {m} = get({member.name!r})")
+            lines.append(f"    if {m} is not None and type({m}) is not str: return False")
+    null_vars = {member_var(name) for name in nulls}
+    present: set[str] = set()
     for rule in image_rules:
-        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), nulls)  # type: ignore[misc]
-        if holds != "(True)":
-            lines.append(f"    if not {holds}: return False")
+        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), null_vars, present)  # type: ignore[misc]
+        if holds == "(True)":
+            continue
+        lines.append(f"    if not {holds}: return False")
+        proved = holds.removeprefix("(").removesuffix(" is not None)")
+        if proved.isidentifier():
+            present.add(proved)
     lines += ["    return True", ""]
 
+    # No field is MISSING past the type checks below; only nullable ones can be None.
+    always = {field_var(spec.name) for spec in catalog.FIELDS if not spec.nullable}
+    every = frozenset(field_var(spec.name) for spec in catalog.FIELDS)
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
     lines += [
         "def fast(p):",
@@ -1060,8 +1076,8 @@ def _accepting(
     for rule in _ORDERED:
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
-            holds = _known_present(emit(rule, field_var, ns), field_var)
-            if holds != "True":
+            holds = _simplify(emit(rule, field_var, ns), set(), always, every)
+            if holds != "(True)":
                 # fast() has seen every image rule hold: only request rules can fail.
                 lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
     lines += [
@@ -1074,27 +1090,50 @@ def _accepting(
     return lines
 
 
-def _simplify(expr: str, nulls: set[str]) -> str:
-    """``expr`` with the names in ``nulls`` known to be None, folded: ``(a is None or b is
-    None)`` with ``b`` null is ``True``."""
+def _simplify(
+    expr: str, nulls: set[str], present: set[str], defined: frozenset[str] = frozenset()
+) -> str:
+    """``expr`` folded with what the code around it has proved: the names in ``nulls`` are
+    None, those in ``present`` are neither None nor MISSING (``(a is None or b is None)`` with
+    ``b`` null is ``True``; ``not (a is not None)`` is ``a is None``)."""
 
     class Fold(ast.NodeTransformer):
         def visit_Compare(self, node: ast.Compare) -> ast.AST:
             if (
                 isinstance(node.left, ast.Name)
-                and node.left.id in nulls
                 and len(node.ops) == 1
                 and isinstance(node.ops[0], (ast.Is, ast.IsNot))
-                and isinstance(node.comparators[0], ast.Constant)
-                and node.comparators[0].value is None
             ):
-                return ast.Constant(isinstance(node.ops[0], ast.Is))
+                right = node.comparators[0]
+                is_ = isinstance(node.ops[0], ast.Is)
+                none = isinstance(right, ast.Constant) and right.value is None
+                missing = isinstance(right, ast.Name) and right.id == "MISSING"
+                if node.left.id in nulls and none:
+                    return ast.Constant(is_)
+                if node.left.id in present and (none or missing):
+                    return ast.Constant(not is_)
+                if node.left.id in defined and missing:
+                    return ast.Constant(not is_)
             return self.generic_visit(node)
 
         def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
             self.generic_visit(node)
-            if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
-                return ast.Constant(not node.operand.value)
+            if isinstance(node.op, ast.Not):
+                if isinstance(node.operand, ast.Constant):
+                    return ast.Constant(not node.operand.value)
+                inner = node.operand
+                if isinstance(inner, ast.Compare) and len(inner.ops) == 1:
+                    flipped = {
+                        ast.Is: ast.IsNot,
+                        ast.IsNot: ast.Is,
+                        ast.In: ast.NotIn,
+                        ast.NotIn: ast.In,
+                        ast.Eq: ast.NotEq,
+                        ast.NotEq: ast.Eq,
+                    }
+                    op = flipped.get(type(inner.ops[0]))
+                    if op is not None:
+                        return ast.Compare(inner.left, [op()], inner.comparators)
             return node
 
         def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
@@ -1116,23 +1155,6 @@ def _simplify(expr: str, nulls: set[str]) -> str:
 
     tree = Fold().visit(ast.parse(expr, mode="eval"))
     return f"({ast.unparse(tree)})"
-
-
-def _known_present(expr: str, field_var: Callable[[str], str]) -> str:
-    """Simplify an emitted test for ``fast``, where no field is MISSING (the type checks saw to
-    it) and only nullable fields can be None."""
-    for spec in catalog.FIELDS:
-        f = field_var(spec.name)
-        given = f"({f} is not None)" if spec.nullable else "True"
-        expr = expr.replace(_given(f), given).replace(f"({f} is not MISSING)", "True")
-    for before, after in (
-        ("(not True or ", "("),
-        (" or not True or ", " or "),
-        (" and True and ", " and "),
-        (" and True)", ")"),
-    ):
-        expr = expr.replace(before, after)
-    return expr
 
 
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
@@ -1174,7 +1196,10 @@ def check(payload: object, fetch: bool = False) -> Report:
         else:
             return _diagnose(payload, fetch)
         if not fetch and type(body) is dict:
-            report = _fast(body)
+            try:
+                report = _fast(body)
+            except Exception:
+                report = None  # odd keys or values: the diagnosis looks at them carefully
             if report is not None:
                 return report
         return _diagnose(body, fetch)
