@@ -50,6 +50,10 @@ _TYPES_RULE: Final = next(r for r in catalog.RULES if r.scope is Scope.TYPES)
 _FIELD_NAMES: Final = tuple(f.name for f in catalog.FIELDS)
 _MEMBER_NAMES: Final = tuple(m.name for m in catalog.IMAGE_MEMBERS)
 _ADVICE: Final = catalog.ADVICE_BY_ID
+# Image members read in chunks (base64 data): a big JSON text's long strings stay in place there.
+_BLOB_MEMBERS: Final = frozenset(
+    r.member for r in catalog.RULES if isinstance(r, (Base64, MaxBytes))
+)
 
 
 class Violation(NamedTuple):
@@ -345,9 +349,15 @@ def _json_like(value: Any) -> bool:
     return True
 
 
-def _as_str(value: Any) -> Any:
-    """An exact ``str`` for a ``str`` subclass (its overrides must not run); Blobs stay."""
-    return value if type(value) is str or isinstance(value, media.Blob) else str.__str__(value)
+def _as_str(value: Any, keep_blob: bool = False) -> Any:
+    """An exact ``str`` for a ``str`` subclass (its overrides must not run).  A Blob (a long
+    string of a big JSON text) stays one only where a rule reads it in chunks (base64 data);
+    anywhere else it becomes the string it is, so messages echo it and rules read it as text."""
+    if type(value) is str:
+        return value
+    if isinstance(value, media.Blob):
+        return value if keep_blob else value.text()
+    return str.__str__(value)
 
 
 # ---------------------------------------------------------------- the full diagnosis
@@ -432,7 +442,7 @@ class _Diagnosis:
             if value is None:
                 continue
             if isinstance(value, (str, media.Blob)):
-                image.members[member.name] = _as_str(value)
+                image.members[member.name] = _as_str(value, member.name in _BLOB_MEMBERS)
             else:
                 self.wrong_type(f"{path}.{member.name}", member.type)
                 image.bad.add("image")
