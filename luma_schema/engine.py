@@ -13,6 +13,7 @@ import ast
 import difflib
 import json
 import math
+import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
@@ -1022,11 +1023,6 @@ def _accepting(
     """``fast(p)``: the common case, a request that breaks no rule, as one chain of tests with
     no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
     request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
-    lines = [
-        "def image_ok(v):",
-        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
-        "    get = v.get",
-    ]
     image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
     # Members whose rules defer to the diagnosis must be null here; the other tests are
     # simplified knowing it, and knowing what earlier tests proved present (order does not
@@ -1035,26 +1031,34 @@ def _accepting(
     for rule in image_rules:
         if type(rule) in _DEFER:
             nulls.update(rule.reads)
+    null_vars = {member_var(name) for name in nulls}
+    body = ["if type(v) is not dict or not v.keys() <= MEMBER_SET: FAIL"]
     for member in catalog.IMAGE_MEMBERS:
         if member.name in nulls:
-            lines.append(f"    if get({member.name!r}) is not None: return False")
+            body.append(f"if v.get({member.name!r}) is not None: FAIL")
     for member in catalog.IMAGE_MEMBERS:
         if member.name not in nulls:
             m = member_var(member.name)
-            lines.append(f"    {m} = get({member.name!r})")
-            lines.append(f"    if {m} is not None and type({m}) is not str: return False")
-    null_vars = {member_var(name) for name in nulls}
+            body.append(f"{m} = v.get({member.name!r})")
+            body.append(f"if {m} is not None and type({m}) is not str: FAIL")
     present: set[str] = set()
     for rule in image_rules:
         holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), null_vars, present)  # type: ignore[misc]
         if holds == "(True)":
             continue
-        lines.append(f"    if not {holds}: return False")
+        body.append(f"if not {holds}: FAIL")
         proved = holds.removeprefix("(").removesuffix(" is not None)")
         if proved.isidentifier():
             present.add(proved)
-    lines += ["    return True", ""]
 
+    def image_ok(var: str, indent: str) -> list[str]:
+        """The image tests inlined for the image in ``var`` (no call per image)."""
+        return [
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return ordered(p)")
+            for line in body
+        ]
+
+    lines: list[str] = []
     # No field is MISSING past the type checks below; only nullable ones can be None.
     always = {field_var(spec.name) for spec in catalog.FIELDS if not spec.nullable}
     every = frozenset(field_var(spec.name) for spec in catalog.FIELDS)
@@ -1076,13 +1080,14 @@ def _accepting(
         elif spec.type is JsonType.BOOLEAN:
             lines.append(f"    if {f} is not True and {f} is not False: return ordered(p)")
         elif spec.type is JsonType.OBJECT:
-            lines.append(f"    if {f} is not None and not image_ok({f}): return ordered(p)")
+            lines.append(f"    if {f} is not None:")
+            lines += image_ok(f, "        ")
         else:
             lines += [
                 f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)",
                 f"    for x in {f}:",
-                "        if not image_ok(x): return ordered(p)",
             ]
+            lines += image_ok("x", "        ")
     for rule in _ORDERED:
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
