@@ -15,6 +15,7 @@ import json
 import math
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -1018,7 +1019,11 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
 
 
 def _accepting(
-    ns: dict[str, Any], field_var: Callable[[str], str], member_var: Callable[[str], str]
+    ns: dict[str, Any],
+    field_var: Callable[[str], str],
+    member_var: Callable[[str], str],
+    shape: tuple[str, ...] | None = None,
+    name: str = "fast",
 ) -> list[str]:
     """``fast(p)``: the common case, a request that breaks no rule, as one chain of tests with
     no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
@@ -1062,16 +1067,30 @@ def _accepting(
     # No field is MISSING past the type checks below; only nullable ones can be None.
     always = {field_var(spec.name) for spec in catalog.FIELDS if not spec.nullable}
     every = frozenset(field_var(spec.name) for spec in catalog.FIELDS)
-    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
-    lines += [
-        "def fast(p):",
-        "    if not p.keys() <= FIELD_SET: return ordered(p)",
-        "    get = p.get",
-    ]
+    # With a ``shape`` (the payload's keys, known at generation time), absent fields are their
+    # defaults, folded into the tests as constants.
+    consts: dict[str, Any] = {}
+    args: list[str] = []
+    for spec in catalog.FIELDS:
+        default = () if spec.type is JsonType.ARRAY else spec.default
+        if shape is not None and spec.name not in shape:
+            consts[field_var(spec.name)] = default
+            args.append(_const(ns, default))
+        else:
+            args.append(field_var(spec.name))
+    typed = ", ".join(args)
+    lines += [f"def {name}(p):"]
+    if shape is None:
+        lines += ["    if not p.keys() <= FIELD_SET: return ordered(p)", "    get = p.get"]
     for spec in catalog.FIELDS:
         f = field_var(spec.name)
         default = () if spec.type is JsonType.ARRAY else spec.default
-        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        if f in consts:
+            continue
+        if shape is None:
+            lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        else:
+            lines.append(f"    {f} = p[{spec.name!r}]")
         if spec.type is JsonType.STRING:
             allowed = [f"type({f}) is str"]
             if spec.nullable:
@@ -1091,12 +1110,17 @@ def _accepting(
     for rule in _ORDERED:
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
-            holds = _simplify(emit(rule, field_var, ns), set(), always, every)
+            holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
             if holds != "(True)":
                 # fast() has seen every image rule hold: only request rules can fail.
                 lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
+    # Anything that earns a warning goes to the diagnosis, which gives warnings.
+    warn = _simplify(
+        "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
+    )
+    if warn != "(False)":
+        lines.append(f"    if {warn}: return None")
     lines += [
-        "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
         "    r = new(Accepted)",
         "    r._payload = p",
         "    return r",
@@ -1105,15 +1129,68 @@ def _accepting(
     return lines
 
 
+_COMPARE: Final[dict[type[ast.cmpop], Callable[[Any, Any], bool]]] = {
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+_UNKNOWN: Final = object()
+
+
 def _simplify(
-    expr: str, nulls: set[str], present: set[str], defined: frozenset[str] = frozenset()
+    expr: str,
+    nulls: set[str],
+    present: set[str],
+    defined: frozenset[str] = frozenset(),
+    consts: Mapping[str, Any] | None = None,
+    ns: Mapping[str, Any] | None = None,
 ) -> str:
     """``expr`` folded with what the code around it has proved: the names in ``nulls`` are
     None, those in ``present`` are neither None nor MISSING (``(a is None or b is None)`` with
     ``b`` null is ``True``; ``not (a is not None)`` is ``a is None``)."""
 
+    known = consts or {}
+    names = ns or {}
+
+    def value(node: ast.expr) -> Any:
+        """The value of a node known at generation time, else _UNKNOWN."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in known:
+                return known[node.id]
+            if node.id in names and (node.id == "MISSING" or node.id[1:].isdigit()):
+                return names[node.id]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "len"
+            and len(node.args) == 1
+        ):
+            inner = value(node.args[0])
+            if inner is not _UNKNOWN and hasattr(inner, "__len__"):
+                return len(inner)
+        return _UNKNOWN
+
     class Fold(ast.NodeTransformer):
         def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            operands = [value(n) for n in (node.left, *node.comparators)]
+            if all(v is not _UNKNOWN for v in operands):
+                try:
+                    result = all(
+                        _COMPARE[type(op)](operands[i], operands[i + 1])
+                        for i, op in enumerate(node.ops)
+                    )
+                except TypeError:  # a test the code never reaches (`None <= 256`)
+                    return self.generic_visit(node)
+                return ast.Constant(result)
             if (
                 isinstance(node.left, ast.Name)
                 and len(node.ops) == 1
@@ -1192,7 +1269,46 @@ def _normal_image(image: dict[str, Any]) -> dict[str, Any]:
     return {name: image.get(name) for name in _MEMBER_NAMES}
 
 
-_fast: Final = _compile()
+_generic_fast: Final = _compile()
+# The compiled path specialised to each payload shape (its keys, in order) seen so far: absent
+# fields cost nothing, their rules are folded away.  Bounded: past the limit, new shapes take the
+# generic function.
+_SHAPES: Final[dict[tuple[Any, ...], Callable[[dict[str, Any]], Report | None]]] = {}
+_SHAPES_MAX: Final = 256
+_REQUIRED: Final = frozenset(s.name for s in catalog.FIELDS if s.default is MISSING)
+
+
+_SHAPES_LOCK: Final = threading.Lock()
+
+
+def _specialise(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    with _SHAPES_LOCK:  # generation adds names to the shared namespace
+        return _SHAPES.get(shape) or _generate(shape)
+
+
+def _generate(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    if (
+        len(_SHAPES) >= _SHAPES_MAX
+        or not all(type(key) is str for key in shape)
+        or len(set(shape)) != len(shape)
+        or not set(shape) <= set(_FIELD_NAMES)
+        or not set(shape) >= _REQUIRED
+    ):
+        return _generic_fast
+    ns = _generic_fast.__globals__
+    name = f"fast_{len(_SHAPES)}_{len(ns)}"
+    lines = _accepting(ns, "f_{}".format, "m_{}".format, tuple(shape), name)
+    exec(compile("\n".join(lines), f"<luma_schema compiled for {shape}>", "exec"), ns)
+    func: Callable[[dict[str, Any]], Report | None] = ns[name]
+    func.__doc__ = "\n".join(lines)
+    _SHAPES[shape] = func
+    return func
+
+
+def _fast(body: dict[str, Any]) -> Report | None:
+    """The compiled path: a Report, or None when only the diagnosis can answer."""
+    shape = tuple(body)
+    return (_SHAPES.get(shape) or _specialise(shape))(body)
 
 
 def check(payload: object, fetch: bool = False) -> Report:
@@ -1212,7 +1328,8 @@ def check(payload: object, fetch: bool = False) -> Report:
             return _diagnose(payload, fetch)
         if not fetch and type(body) is dict:
             try:
-                report = _fast(body)
+                shape = tuple(body)
+                report = (_SHAPES.get(shape) or _specialise(shape))(body)
             except Exception:
                 report = None  # odd keys or values: the diagnosis looks at them carefully
             if report is not None:
