@@ -858,14 +858,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         return f"m_{name}"
 
     def fail(rule: Rule, var: Callable[[str], str], path: str) -> str:
-        prep = _PREPARED[rule]
-        key = _const(ns, prep)
-        if not prep.echoes:
-            if prep.constant is not None:
-                return f"e.append({key}.constant)"
-            return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
-        view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
-        return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
+        return _fail_code(ns, rule, var, path)
 
     lines: list[str] = []
     # Image shape (row 2 for image members): an exact dict of known members, str or null.
@@ -1018,6 +1011,18 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     return compiled
 
 
+def _fail_code(ns: dict[str, Any], rule: Rule, var: Callable[[str], str], path: str) -> str:
+    """The statement that appends the rule's violation to ``e``."""
+    prep = _PREPARED[rule]
+    key = _const(ns, prep)
+    if not prep.echoes:
+        if prep.constant is not None:
+            return f"e.append({key}.constant)"
+        return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
+    view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
+    return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
+
+
 def _accepting(
     ns: dict[str, Any],
     field_var: Callable[[str], str],
@@ -1107,17 +1112,48 @@ def _accepting(
                 f"    for x in {f}:",
             ]
             lines += image_ok("x", "        ")
-    for rule in _ORDERED:
-        emit = _EMITTERS[type(rule)]
-        if emit is not None and rule.scope is Scope.REQUEST:
-            holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
-            if holds != "(True)":
-                # fast() has seen every image rule hold: only request rules can fail.
-                lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     warn = _simplify(
         "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
     )
+    # fast() has seen every image rule hold: only request rules can fail.  With a shape, a
+    # failure goes to this shape's own error list (request rules in SPEC order, folded too).
+    present_args = ", ".join(f for f in args if f.startswith("f_"))
+    arg_of = {spec.name: arg for spec, arg in zip(catalog.FIELDS, args, strict=True)}
+
+    def shaped_var(field: str) -> str:
+        return arg_of[field]  # an absent field is its default's constant
+
+    on_fail = f"listed(p, {typed}, True)" if shape is None else f"{name}_errors(p, {present_args})"
+    errors = [f"def {name}_errors(p, {present_args}):"]
+    if warn != "(False)":
+        errors.append(f"    if {warn}: return None")
+    errors.append("    e = []")
+    flags: set[str] = set()
+    for rule in _ORDERED:
+        emit = _EMITTERS[type(rule)]
+        if emit is not None and rule.scope is Scope.REQUEST:
+            holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
+            if holds == "(True)":
+                continue
+            lines.append(f"    if not {holds}: return {on_fail}")
+            skip = [f"bad_{n}" for n in sorted(_PREPARED[rule].reads & flags)]
+            cond = f"not {holds}" if not skip else f"not ({' or '.join(skip)}) and not {holds}"
+            errors += [
+                f"    if {cond}:",
+                f"        {_fail_code(ns, rule, shaped_var, repr(_PREPARED[rule].path))}",
+            ]
+            if rule.marks:
+                errors.append(f"        bad_{rule.marks} = True")
+                flags.add(rule.marks)
+    for flag in sorted(flags):
+        errors.insert(2 if warn != "(False)" else 1, f"    bad_{flag} = False")
+    errors += [
+        "    if not e: return None",
+        "    first = e[0]",
+        "    return Report(first[1], first[2], tuple(e), (), None)",
+        "",
+    ]
     if warn != "(False)":
         lines.append(f"    if {warn}: return None")
     lines += [
@@ -1126,6 +1162,8 @@ def _accepting(
         "    return r",
         "",
     ]
+    if shape is not None:
+        lines += errors
     return lines
 
 

@@ -157,3 +157,20 @@ def test_compiled_path_takes_the_common_cases() -> None:
     assert engine._SHAPES[tuple(valid)] is not engine._generic_fast
     assert engine._SHAPES[tuple(invalid)] is not engine._generic_fast
     assert engine._SHAPES[tuple(valid)] is not engine._SHAPES[tuple(invalid)]
+
+
+def test_compiled_path_on_the_row_table_raises_nothing() -> None:
+    # check() falls back to the diagnosis if the compiled path raises; here it must not.
+    from test_rows import ROWS
+
+    for _, payload, _, _, _ in ROWS:
+        if type(payload) is not dict:
+            continue
+        full = engine._diagnose(payload, False)
+        for fast in (engine._fast(payload), engine._generic_fast(payload)):
+            if fast is not None:
+                assert (fast.status, fast.detail, fast.errors) == (
+                    full.status,
+                    full.detail,
+                    full.errors,
+                )
