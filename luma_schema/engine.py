@@ -1354,6 +1354,14 @@ def check(payload: object, fetch: bool = False) -> Report:
     as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
+    if type(payload) is dict and not fetch:  # the common case first, with the fewest steps
+        try:
+            shape = tuple(payload)
+            report = (_SHAPES.get(shape) or _specialise(shape))(payload)
+        except Exception:
+            report = None  # odd keys or values: the diagnosis looks at them carefully
+        if report is not None:
+            return report
     try:
         if type(payload) is dict:
             body: Any = payload
@@ -1364,7 +1372,7 @@ def check(payload: object, fetch: bool = False) -> Report:
                 return _not_json()
         else:
             return _diagnose(payload, fetch)
-        if not fetch and type(body) is dict:
+        if not fetch and type(body) is dict and body is not payload:
             try:
                 shape = tuple(body)
                 report = (_SHAPES.get(shape) or _specialise(shape))(body)
