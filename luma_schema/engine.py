@@ -1041,25 +1041,55 @@ def _accepting(
     for rule in image_rules:
         if type(rule) in _DEFER:
             nulls.update(rule.reads)
-    null_vars = {member_var(name) for name in nulls}
-    body = ["if type(v) is not dict or not v.keys() <= MEMBER_SET: FAIL"]
-    for member in catalog.IMAGE_MEMBERS:
-        if member.name in nulls:
-            body.append(f"if v.get({member.name!r}) is not None: FAIL")
-    for member in catalog.IMAGE_MEMBERS:
-        if member.name not in nulls:
-            m = member_var(member.name)
-            body.append(f"{m} = v.get({member.name!r})")
-            body.append(f"if {m} is not None and type({m}) is not str: FAIL")
-    present: set[str] = set()
-    for rule in image_rules:
-        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), null_vars, present)  # type: ignore[misc]
-        if holds == "(True)":
+
+    def tests(absent: set[str], read: list[str], subscript: bool) -> list[str] | None:
+        """Read the members in ``read``, the others being null, then test every image rule,
+        folded; ``None`` when some rule cannot hold for such an image."""
+        out = []
+        for member in read:
+            m = member_var(member)
+            out.append(f"{m} = v[{member!r}]" if subscript else f"{m} = v.get({member!r})")
+            out.append(f"if {m} is not None and type({m}) is not str: FAIL")
+        present: set[str] = set()
+        known_null = {member_var(name) for name in absent}
+        for rule in image_rules:
+            holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), known_null, present)  # type: ignore[misc]
+            if holds == "(True)":
+                continue
+            if holds == "(False)":
+                return None
+            out.append(f"if not {holds}: FAIL")
+            proved = holds.removeprefix("(").removesuffix(" is not None)")
+            if proved.isidentifier():
+                present.add(proved)
+        return out
+
+    members = [m.name for m in catalog.IMAGE_MEMBERS]
+    readable = [m for m in members if m not in nulls]
+    body = ["if type(v) is not dict: FAIL", "k = v.keys()"]
+    # One lane per set of member names an image may have (tested by one set comparison), so
+    # that absent members cost nothing; then the general case.
+    lanes = [
+        [m for j, m in enumerate(readable) if mask >> j & 1]
+        for mask in range(1, 1 << len(readable))
+    ]
+    lanes.sort(key=len)
+    keyword = "if"
+    for lane in lanes:
+        lane_tests = tests(set(members) - set(lane), lane, subscript=True)
+        if lane_tests is None:
             continue
-        body.append(f"if not {holds}: FAIL")
-        proved = holds.removeprefix("(").removesuffix(" is not None)")
-        if proved.isidentifier():
-            present.add(proved)
+        body.append(f"{keyword} k == {_const(ns, frozenset(lane))}:")
+        body += ["    " + line for line in lane_tests]
+        keyword = "elif"
+    general = ["if not k <= MEMBER_SET: FAIL"]
+    general += [f"if v.get({m!r}) is not None: FAIL" for m in members if m in nulls]
+    general += tests(set(nulls), readable, subscript=False) or ["FAIL"]
+    if keyword == "if":
+        body += general
+    else:
+        body.append("else:")
+        body += ["    " + line for line in general]
 
     def image_ok(var: str, indent: str) -> list[str]:
         """The image tests inlined for the image in ``var`` (no call per image)."""
