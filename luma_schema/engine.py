@@ -166,6 +166,23 @@ class _Accepted(Report):
             return request
 
 
+class _Refused(Report):
+    """A refusal of the compiled path, made with one allocation and one store: the status and
+    detail are the first error's, and there are no warnings (else the diagnosis answers)."""
+
+    __slots__ = ()
+    warnings: tuple[Notice, ...] = ()
+    _request = None
+
+    @property
+    def status(self) -> int:  # type: ignore[override]
+        return self.errors[0].status
+
+    @property
+    def detail(self) -> str:  # type: ignore[override]
+        return self.errors[0].detail
+
+
 class RequestError(ValueError):
     """A request the server would refuse: ``status``, exact ``detail`` and the full ``errors``."""
 
@@ -845,6 +862,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "View": _Values,
         "Report": Report,
         "Accepted": _Accepted,
+        "Refused": _Refused,
         "BAIL": _BAIL,
         "FIELD_SET": frozenset(_FIELD_NAMES),
         "new": object.__new__,
@@ -997,8 +1015,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             flags.add(rule.marks)
     lines += [
         "    if not e: return Accepted(p)",
-        "    first = e[0]",
-        "    return Report(first[1], first[2], tuple(e), (), None)",
+        "    r = new(Refused)",
+        "    r.errors = tuple(e)",
+        "    return r",
     ]
     # Flags start false (only those some rule sets).
     at = lines.index("    e = []")
@@ -1180,8 +1199,9 @@ def _accepting(
         errors.insert(2 if warn != "(False)" else 1, f"    bad_{flag} = False")
     errors += [
         "    if not e: return None",
-        "    first = e[0]",
-        "    return Report(first[1], first[2], tuple(e), (), None)",
+        "    r = new(Refused)",
+        "    r.errors = tuple(e)",
+        "    return r",
         "",
     ]
     if warn != "(False)":
