@@ -186,7 +186,7 @@ def _fastjsonschema(schema: dict[str, Any]) -> Callable[[Any], bool]:
     return ok
 
 
-def _batch(func: Callable[[], object], budget: float = 0.02) -> int:
+def _batch(func: Callable[[], object], budget: float = 0.01) -> int:
     """How many calls make a batch of about ``budget`` seconds."""
     number = 1
     while timeit.timeit(func, number=number) < budget and number < 1 << 22:
@@ -194,7 +194,7 @@ def _batch(func: Callable[[], object], budget: float = 0.02) -> int:
     return number
 
 
-def _best(funcs: list[Callable[[], object]], rounds: int = 25) -> list[float]:
+def _best(funcs: list[Callable[[], object]], rounds: int = 50) -> list[float]:
     """Best time of one call of each function, in seconds.  The peers take turns, batch by
     batch, so that a busy moment of the machine hits them all alike."""
     numbers = [_batch(func) for func in funcs]
