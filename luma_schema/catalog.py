@@ -249,6 +249,8 @@ ADVICE: Final = (
     Advice("format_unknown", "{path}: decoded bytes are not PNG, JPEG, WebP or GIF"),
     Advice("image_large", "{path}: decoded image is over {limit_mb} MB; smaller images are faster"),
     Advice("not_fetched", "{path}: URL not fetched (only the static checks ran)"),
+    # The SDK guard (luma_schema.sdk): a request using an SDK feature outside this contract.
+    Advice("not_checked", "{path}: outside this library's contract; request sent unchecked"),
 )
 ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
 

@@ -508,3 +508,17 @@ except ImportError as exc:
     ).stdout.splitlines()
     assert out[0] == "True ['not_fetched']"
     assert "'fetch' extra" in out[1]
+
+
+def test_the_top_level_names_load_the_extras_lazily() -> None:
+    code = """
+import sys
+import luma_schema
+print(sorted(m for m in ("httpx", "httpcore", "luma_agents") if m in sys.modules))
+from luma_schema import fetch, sdk
+print(luma_schema.Fetcher is fetch.Fetcher, luma_schema.guard is sdk.guard)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert out == ["[]", "True True"]
