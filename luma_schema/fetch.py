@@ -14,7 +14,11 @@ fetches it, without ever reaching an address it should not:
   decoding, counted while streaming: nothing of the body is kept but its first bytes.
 
 Every limit and message comes from the catalogue's rule objects.  Images of one request are
-fetched concurrently; results come back in SPEC order.
+fetched concurrently (blocking sockets with deadlines, in worker threads: TLS on a blocking socket
+is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
+:func:`fetch_violations` (blocking; what the engine calls), :func:`afetch_violations` and
+:func:`acheck` (async: they await the threads, the event loop never blocks), and the same as
+methods of a configured :class:`Fetcher`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import logging
 import re
 import socket
 import ssl
+import threading
+import time
 import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -63,6 +69,7 @@ _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 # 2xx answers that can carry no body, so no image (SPEC row 23 names 204; 205 is its twin).
 _NO_BODY: Final = frozenset({204, 205})
 _HEAD_BYTES: Final = 16
+_THREADS: Final = 32  # concurrent fetches (and, apart, name lookups) per process
 _PIECE: Final = 1 << 16  # largest decoded piece held at once when inflating
 _AUTHORITY_END: Final = re.compile(r"[/?#\\]")
 _PATH_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#\\")
@@ -82,11 +89,13 @@ class _Failed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Pin:
-    """The vetted addresses for the one origin the current task may connect to."""
+    """The vetted addresses for the one origin the current thread may connect to, and the
+    image's deadline (``time.monotonic()``)."""
 
     host: str
     port: int
     addresses: tuple[str, ...]
+    deadline: float
 
 
 _PIN: Final[contextvars.ContextVar[_Pin | None]] = contextvars.ContextVar(
@@ -94,50 +103,92 @@ _PIN: Final[contextvars.ContextVar[_Pin | None]] = contextvars.ContextVar(
 )
 
 
-class _PinnedBackend(httpcore.AsyncNetworkBackend):
+def _bounded(timeout: float | None, expired: type[Exception]) -> float:
+    """``timeout`` cut to what is left of the current image's deadline."""
+    pin = _PIN.get()
+    if pin is None:
+        raise expired("no deadline")
+    left = pin.deadline - time.monotonic()
+    if left <= 0:
+        raise expired("deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A stream whose every operation ends by the deadline of the image being fetched."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        limit = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, limit))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
     """Connects only to the addresses vetted for the requested origin; never resolves a name.
 
-    httpcore asks for ``(host, port)`` of the URL; the answer comes from the task's pin, set just
-    before the request.  TLS is then started by httpcore with ``server_hostname`` = the URL host."""
+    httpcore asks for ``(host, port)`` of the URL; the answer comes from the thread's pin, set
+    just before the request.  TLS is then started by httpcore with ``server_hostname`` = the URL
+    host, so the certificate is verified for the name, whatever address was connected."""
 
     def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = httpcore.SyncBackend()
 
-    async def connect_tcp(
+    def connect_tcp(
         self,
         host: str,
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    ) -> httpcore.NetworkStream:
         pin = _PIN.get()
         if pin is None or pin.host != host or pin.port != port:
             raise httpcore.ConnectError("no vetted address for this origin")
         error: Exception = httpcore.ConnectError("no address")
         for address in pin.addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = self._inner.connect_tcp(
                     address,
                     port,
-                    timeout=timeout,
+                    timeout=_bounded(timeout, httpcore.ConnectTimeout),
                     local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
+                continue
+            return _DeadlineStream(stream)
         raise error
 
-    async def connect_unix_socket(
+    def connect_unix_socket(
         self,
         path: str,
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    ) -> httpcore.NetworkStream:
         raise httpcore.ConnectError("only TCP connections to vetted addresses")
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +216,8 @@ class _Body:
 
 
 _DEFAULT_SSL: ssl.SSLContext | None = None
+_WORKERS: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+_WORKERS_LOCK: Final = threading.Lock()
 
 
 def _default_ssl_context() -> ssl.SSLContext:
@@ -174,18 +227,34 @@ def _default_ssl_context() -> ssl.SSLContext:
     return _DEFAULT_SSL
 
 
+def _workers(kind: str) -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for fetches (``"fetch"``) and, apart, for name lookups (``"dns"``), so that a
+    fetch waiting on a lookup never waits for a thread held by another fetch."""
+    with _WORKERS_LOCK:
+        pool = _WORKERS.get(kind)
+        if pool is None:
+            pool = _WORKERS[kind] = concurrent.futures.ThreadPoolExecutor(
+                _THREADS, thread_name_prefix=f"luma-schema-{kind}"
+            )
+        return pool
+
+
 class Fetcher:
     """Fetches URL images with the checks of SPEC rows 23, 24, 21, 20 (see the module doc).
 
-    ``timeout``: seconds in all per image (default: the catalogue's 18).  ``resolver``: how host
-    names become addresses, ``resolver(host, port) -> addresses``, sync or async (default: the
-    system resolver through ``loop.getaddrinfo``).
+    ``timeout``: seconds in all per image, DNS included (default: the catalogue's 18).
+    ``resolver``: how host names become addresses, ``resolver(host, port) -> addresses``, sync
+    or async (default: the system resolver, ``socket.getaddrinfo``).
 
     **Test only** (never in production):
     ``verify``: an :class:`ssl.SSLContext` to trust instead of the default roots (certifi), e.g.
-    one trusting a test CA.  ``allow_private``: addresses or networks (``"127.0.0.1"``,
-    ``"127.0.0.0/8"``) that count as public, so that a test can reach a loopback server; any
-    other non-public address is still refused.  Certificate checks cannot be turned off.
+    one trusting a test CA; it must verify certificates.  ``allow_private``: addresses or networks
+    (``"127.0.0.1"``, ``"127.0.0.0/8"``) that count as public, so that a test can reach a
+    loopback server; every other non-public address is still refused.
+
+    The I/O is blocking (sockets with deadlines) in worker threads: :meth:`afetch_violations`
+    awaits those threads, so the event loop never blocks.  An image abandoned by a cancelled
+    caller still ends by its deadline.
     """
 
     __slots__ = ("_allowed", "_resolver", "_ssl", "timeout")
@@ -219,43 +288,39 @@ class Fetcher:
     def fetch_violations(
         self, targets: Sequence[tuple[str, str]]
     ) -> tuple[list[Violation], list[Notice]]:
-        """Blocking: fetch every ``(image_path, url)`` and return SPEC rows 23, 24, 21, 20 (in that
-        order per image, images in the order given) and warnings.  Never raises for a bad URL.
-        Called from a thread with a running event loop, it runs in a private thread (it then
-        blocks that loop: async code should await :meth:`afetch_violations`)."""
+        """Blocking: fetch every ``(image_path, url)`` (concurrently) and return SPEC rows 23,
+        24, 21, 20, in that order per image, images in the order given, and the warnings.
+        Never raises for a bad URL or an unreachable host."""
         targets = list(targets)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.afetch_violations(targets))
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, self.afetch_violations(targets)).result()
+        if not targets:
+            return [], []
+        deadline = time.monotonic() + self.timeout
+        with self._pool() as pool:
+            if len(targets) == 1:
+                results = [self._one(pool, targets[0][1], deadline)]
+            else:
+                futures = [
+                    _workers("fetch").submit(self._one, pool, url, deadline) for _, url in targets
+                ]
+                results = [future.result() for future in futures]
+        return _report(targets, results)
 
     async def afetch_violations(
         self, targets: Sequence[tuple[str, str]]
     ) -> tuple[list[Violation], list[Notice]]:
-        """The same as :meth:`fetch_violations`, for async code (the images concurrently)."""
+        """:meth:`fetch_violations` for async code: awaits the worker threads."""
         targets = list(targets)
-        errors: list[Violation] = []
-        warnings: list[Notice] = []
         if not targets:
-            return errors, warnings
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl or _default_ssl_context(),
-            network_backend=_PinnedBackend(),
-            max_connections=None,
-            retries=0,
-        )
-        async with pool:
-            results = await asyncio.gather(*(self._one(pool, url) for _, url in targets))
-        for (path, _), result in zip(targets, results, strict=True):
-            if isinstance(result, _Failed):
-                echo = {"code": result.code} if result.code is not None else {}
-                detail = result.rule.render(path, **echo)
-                errors.append(Violation(result.rule.id, result.rule.status, detail, path))
-            else:
-                warnings.extend(_advice(f"{path}.url", result))
-        return errors, warnings
+            return [], []
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.timeout
+        with self._pool() as pool:
+            futures = [
+                loop.run_in_executor(_workers("fetch"), self._one, pool, url, deadline)
+                for _, url in targets
+            ]
+            results = await asyncio.gather(*futures)
+        return _report(targets, results)
 
     def check(self, payload: object) -> Report:
         """``luma_schema.check(payload, fetch=True)``, fetching with this fetcher."""
@@ -275,31 +340,36 @@ class Fetcher:
 
     # ------------------------------------------------------------ one image
 
-    async def _one(self, pool: httpcore.AsyncConnectionPool, url: str) -> _Body | _Failed:
+    def _pool(self) -> httpcore.ConnectionPool:
+        return httpcore.ConnectionPool(
+            ssl_context=self._ssl or _default_ssl_context(),
+            network_backend=_PinnedBackend(),
+            max_connections=None,
+            retries=0,
+        )
+
+    def _one(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body | _Failed:
         try:
-            async with asyncio.timeout(self.timeout):
-                return await self._follow(pool, url)
+            return self._follow(pool, url, deadline)
         except _Failed as failed:
             _log.debug("fetch failed (%s): %s", failed.rule.id, failed)
             return failed
-        except TimeoutError:
-            return _Failed(_FAILED, "timeout")
-        except Exception as exc:  # network, TLS, protocol: all row 23; never a crash
+        except Exception as exc:  # network, TLS, protocol, timeout: all row 23; never a crash
             _log.debug("fetch failed: %s", type(exc).__name__)
             return _Failed(_FAILED, type(exc).__name__)
 
-    async def _follow(self, pool: httpcore.AsyncConnectionPool, url: str) -> _Body:
+    def _follow(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body:
         for redirects in range(_MAX_REDIRECTS + 1):
             hop = self._vet(url)
-            addresses = await self._resolve(hop)
-            token = _PIN.set(_Pin(hop.host, hop.port, addresses))
+            addresses = self._resolve(hop, deadline)
+            token = _PIN.set(_Pin(hop.host, hop.port, addresses, deadline))
             try:
-                location = await self._request(pool, hop, last=redirects == _MAX_REDIRECTS)
+                answer = self._request(pool, hop, last=redirects == _MAX_REDIRECTS)
             finally:
                 _PIN.reset(token)
-            if isinstance(location, _Body):
-                return location
-            url = urllib.parse.urljoin(hop.url(), location)
+            if isinstance(answer, _Body):
+                return answer
+            url = urllib.parse.urljoin(hop.url(), answer)
         raise _Failed(_FAILED, "too many redirects")  # pragma: no cover - _request raises first
 
     def _vet(self, url: str) -> _Hop:
@@ -330,18 +400,30 @@ class Fetcher:
             return False
         return any(ip in net for net in self._allowed)
 
-    async def _resolve(self, hop: _Hop) -> tuple[str, ...]:
+    def _lookup(self, host: str, port: int) -> list[str]:
+        if self._resolver is None:
+            infos = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+            return [str(info[4][0]) for info in infos]
+        answer = self._resolver(host, port)
+        if inspect.isawaitable(answer):
+            return list(asyncio.run(_awaited(answer)))
+        return list(answer)
+
+    def _resolve(self, hop: _Hop, deadline: float) -> tuple[str, ...]:
         if hop.literal:
             return (hop.host,)
-        if self._resolver is not None:
-            answer = self._resolver(hop.host, hop.port)
-            found = list(await answer if inspect.isawaitable(answer) else answer)
-        else:
-            loop = asyncio.get_running_loop()
-            infos = await loop.getaddrinfo(
-                hop.host, hop.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-            )
-            found = [str(info[4][0]) for info in infos]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Failed(_FAILED, "timeout")
+        lookup = _workers("dns").submit(self._lookup, hop.host, hop.port)
+        try:
+            found = lookup.result(timeout=left)
+        except concurrent.futures.TimeoutError:
+            raise _Failed(_FAILED, "DNS timeout") from None
+        except Exception as exc:
+            raise _Failed(_FAILED, "DNS failure") from exc
         addresses = tuple(dict.fromkeys(a.split("%", 1)[0] for a in found))
         if not addresses:
             raise _Failed(_FAILED, "no address")
@@ -350,9 +432,7 @@ class Fetcher:
             raise _Failed(_FAILED, "resolves to a non-public address")
         return addresses
 
-    async def _request(
-        self, pool: httpcore.AsyncConnectionPool, hop: _Hop, last: bool
-    ) -> _Body | str:
+    def _request(self, pool: httpcore.ConnectionPool, hop: _Hop, last: bool) -> _Body | str:
         """The body's facts, or the Location of a redirect to follow; raises _Failed."""
         url = httpcore.URL(
             scheme=b"https", host=hop.host.encode("ascii"), port=hop.port, target=hop.target
@@ -362,9 +442,10 @@ class Fetcher:
             (b"Accept", b"image/*"),
             (b"Accept-Encoding", b"identity"),
         ]
+        # Each operation's timeout is cut to the image's deadline by _DeadlineStream.
         timeouts = {"connect": self.timeout, "read": self.timeout, "write": self.timeout}
         extensions = {"timeout": {**timeouts, "pool": self.timeout}}
-        async with pool.stream("GET", url, headers=headers, extensions=extensions) as response:
+        with pool.stream("GET", url, headers=headers, extensions=extensions) as response:
             status = response.status
             fields = _headers(response.headers)
             if status in _REDIRECTS and "location" in fields:
@@ -382,10 +463,29 @@ class Fetcher:
             length = fields.get("content-length", "")
             if encoding == "identity" and length.isdigit() and int(length) > _MAX_BYTES:
                 raise _Failed(_TOO_LARGE, "declared too large")
-            return await _read(response, encoding)
+            return _read(response, encoding)
 
 
-async def _read(response: httpcore.Response, encoding: str) -> _Body:
+async def _awaited(answer: Awaitable[Sequence[str]]) -> Sequence[str]:
+    return await answer
+
+
+def _report(
+    targets: list[tuple[str, str]], results: list[_Body | _Failed]
+) -> tuple[list[Violation], list[Notice]]:
+    errors: list[Violation] = []
+    warnings: list[Notice] = []
+    for (path, _), result in zip(targets, results, strict=True):
+        if isinstance(result, _Failed):
+            echo = {"code": result.code} if result.code is not None else {}
+            detail = result.rule.render(path, **echo)
+            errors.append(Violation(result.rule.id, result.rule.status, detail, path))
+        else:
+            warnings.extend(_advice(f"{path}.url", result))
+    return errors, warnings
+
+
+def _read(response: httpcore.Response, encoding: str) -> _Body:
     """Count the body's bytes after content decoding; keep only the first few."""
     if encoding in ("gzip", "x-gzip", "deflate"):
         inflater: Any = zlib.decompressobj(wbits=47)  # gzip or zlib, by the header
@@ -394,7 +494,7 @@ async def _read(response: httpcore.Response, encoding: str) -> _Body:
     else:
         raise _Failed(_FAILED, "unsupported content encoding")
     body = _Body()
-    async for chunk in response.aiter_stream():
+    for chunk in response.iter_stream():
         if inflater is None:
             _count(body, chunk)
             continue

@@ -522,3 +522,20 @@ print(luma_schema.Fetcher is fetch.Fetcher, luma_schema.guard is sdk.guard)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.splitlines()
     assert out == ["[]", "True True"]
+
+
+def test_the_async_entry_does_not_block_the_event_loop(fetcher: Fetcher, world: Site) -> None:
+    # Two separate awaits, each answered only once both requests are in: a blocking await
+    # would hold the second one back until the first had timed out.
+    barrier = threading.Barrier(2, timeout=5)
+    world.public.barrier = barrier  # type: ignore[attr-defined]
+
+    async def main() -> list[Any]:
+        one = fetcher.afetch_violations([("source", world.url("/barrier"))])
+        two = fetcher.afetch_violations([("source", world.url("/barrier"))])
+        return list(await asyncio.gather(one, two))
+
+    try:
+        assert asyncio.run(main()) == [([], []), ([], [])]
+    finally:
+        del world.public.barrier  # type: ignore[attr-defined]
