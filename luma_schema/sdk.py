@@ -96,12 +96,13 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
     if getattr(resources.create, _MARK, False):
         return client
     original = resources.create
-    body_names = frozenset(inspect.signature(original).parameters) - _NOT_BODY
+    signature = inspect.signature(original)
+    body_names = frozenset(signature.parameters) - _NOT_BODY
     wrapper: Callable[..., Any]
     if isinstance(client, luma_agents.AsyncLuma):
-        wrapper = _async_wrapper(client, original, body_names, fetcher)
+        wrapper = _async_wrapper(client, original, signature, body_names, fetcher)
     else:
-        wrapper = _sync_wrapper(client, original, body_names, fetcher)
+        wrapper = _sync_wrapper(client, original, signature, body_names, fetcher)
     setattr(wrapper, _MARK, True)
     vars(resources)["create"] = wrapper  # an instance attribute over the method
     # Raw and streaming views capture `create` when first built: rebuild them over the guard.
@@ -117,15 +118,26 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
     return client
 
 
+def _sdk_call_error(signature: inspect.Signature, args: Any, kwargs: Any) -> bool:
+    """Whether the SDK itself refuses the call (positional, unknown or missing arguments): then
+    it must raise its own TypeError, as without the guard."""
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError:
+        return True
+    return False
+
+
 def _sync_wrapper(
     client: luma_agents.Luma,
     original: Callable[..., Any],
+    signature: inspect.Signature,
     body_names: frozenset[str],
     fetcher: Fetcher | None,
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     def create(*args: Any, **kwargs: Any) -> Any:
-        if args:  # create() is keyword-only: let the SDK say so
+        if _sdk_call_error(signature, args, kwargs):
             return original(*args, **kwargs)
         kwargs = _materialise(kwargs)
         payload = _payload(kwargs, body_names)
@@ -140,12 +152,13 @@ def _sync_wrapper(
 def _async_wrapper(
     client: luma_agents.AsyncLuma,
     original: Callable[..., Any],
+    signature: inspect.Signature,
     body_names: frozenset[str],
     fetcher: Fetcher | None,
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     async def create(*args: Any, **kwargs: Any) -> Any:
-        if args:
+        if _sdk_call_error(signature, args, kwargs):
             return await original(*args, **kwargs)
         kwargs = _materialise(kwargs)
         payload = _payload(kwargs, body_names)

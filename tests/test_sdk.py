@@ -236,6 +236,18 @@ def test_an_invalid_request_opens_no_connection() -> None:
         listener.close()
 
 
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), ((), {"promt": "p"}), (("p",), {}), ((), {"prompt": "p", "stlye": "auto"})],
+)
+def test_calls_the_sdk_refuses_raise_its_own_type_error(
+    closed_port: int, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    client = guard(sync_client(f"http://127.0.0.1:{closed_port}/v1"))
+    with pytest.raises(TypeError):
+        client.generations.create(*args, **kwargs)
+
+
 def test_extra_body_is_checked_as_the_sdk_sends_it(closed_port: int) -> None:
     client = guard(sync_client(f"http://127.0.0.1:{closed_port}/v1"))
     with pytest.raises(BadRequestError) as caught:
