@@ -213,7 +213,7 @@ class Site:
 
     def __init__(self) -> None:
         self.ca = trustme.CA()
-        cert = self.ca.issue_cert(*NAMES, "127.0.0.1", "127.0.0.2")
+        cert = self.ca.issue_cert(*NAMES, "127.0.0.1", "127.0.0.2", "::1")
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(tls)
         self.public = Server("127.0.0.1", 0, tls)

@@ -181,6 +181,17 @@ def test_a_redirect_to_a_name_resolving_privately_is_refused(fetcher: Fetcher, w
     assert world.private.accepted == 0
 
 
+def test_an_allowed_ipv6_literal_is_fetched_with_a_bracketed_host(world: Site) -> None:
+    v6 = Fetcher(timeout=1.0, verify=world.client_context(), allow_private=["::1"])
+    port = world.v6.port if world.v6 is not None else world.port
+    errors, _ = v6.fetch_violations([("source", f"https://[::1]:{port}/png")])
+    if world.v6 is not None:
+        assert errors == []
+        assert world.v6.requests == [(f"[::1]:{port}", "/png")]
+    else:  # no IPv6 loopback here: the connection itself fails
+        assert [e.rule for e in errors] == ["url_fetch_failed"]
+
+
 # ---------------------------------------------------------------- TLS
 
 
