@@ -459,7 +459,7 @@ class Fetcher:
             content_type = fields.get("content-type", "")
             if not media.is_image_media_type(content_type):
                 raise _Failed(_NOT_IMAGE, "not an image")
-            encoding = fields.get("content-encoding", "identity").strip().lower()
+            encoding = fields.get("content-encoding", "").strip().lower() or "identity"
             length = fields.get("content-length", "")
             if encoding == "identity" and length.isdigit() and int(length) > _MAX_BYTES:
                 raise _Failed(_TOO_LARGE, "declared too large")

@@ -37,9 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from luma_schema import catalog, engine
 from luma_schema.engine import Notice, Report
-
-if typing.TYPE_CHECKING:
-    from luma_schema.fetch import Fetcher
+from luma_schema.fetch import Fetcher
 
 __all__ = ["GuardWarning", "guard"]
 
@@ -87,11 +85,11 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
         raise TypeError("guard() takes a luma_agents.Luma or luma_agents.AsyncLuma client")
     fetcher: Fetcher | None = None
     if fetch is True:
-        from luma_schema.fetch import Fetcher
-
         fetcher = Fetcher()
-    elif fetch is not False:
+    elif isinstance(fetch, Fetcher):
         fetcher = fetch
+    elif fetch is not False:
+        raise TypeError("fetch must be True, False or a luma_schema.fetch.Fetcher")
     resources = client.generations
     if getattr(resources.create, _MARK, False):
         return client

@@ -144,6 +144,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, gzip.compress(PNG), Content_Encoding="gzip")
         elif path == "/gzip-bomb":
             self._send(200, self.server.bomb(), Content_Encoding="gzip")
+        elif path == "/empty-encoding":
+            self._send(200, PNG, Content_Encoding="")
         elif path == "/brotli":
             self._send(200, PNG, Content_Encoding="br")
         else:

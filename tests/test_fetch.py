@@ -98,6 +98,10 @@ def test_a_gzip_body_is_counted_decoded(fetcher: Fetcher, world: Site) -> None:
     assert one(fetcher, world.url("/gzip-bomb")) == ([("image_too_large", 413, TOO_LARGE)], [])
 
 
+def test_an_empty_content_encoding_is_identity(fetcher: Fetcher, world: Site) -> None:
+    assert one(fetcher, world.url("/empty-encoding")) == ([], [])
+
+
 def test_an_unknown_content_encoding_fails(fetcher: Fetcher, world: Site) -> None:
     assert one(fetcher, world.url("/brotli")) == ([("url_fetch_failed", 422, FAILED)], [])
 

@@ -280,6 +280,8 @@ def test_guard_returns_the_client_and_is_idempotent(closed_port: int) -> None:
     assert client.generations.create is create
     with pytest.raises(TypeError):
         guard(object())  # type: ignore[type-var]
+    with pytest.raises(TypeError):
+        guard(client, fetch=1)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- valid: sent untouched
