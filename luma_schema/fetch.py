@@ -65,9 +65,8 @@ _MAX_REDIRECTS: Final[int] = _FAILED.params()["max_redirects"]
 _MIN_ERROR: Final[int] = _HTTP_ERROR.params()["min_error"]
 _MAX_BYTES: Final[int] = _TOO_LARGE.params()["max"]
 
-_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
-# 2xx answers that can carry no body, so no image (SPEC row 23 names 204; 205 is its twin).
-_NO_BODY: Final = frozenset({204, 205})
+_REDIRECTS: Final = frozenset(catalog.FETCH_REDIRECT_STATUSES)
+_NO_BODY: Final = frozenset(catalog.FETCH_NO_BODY_STATUSES)
 _HEAD_BYTES: Final = 16
 _THREADS: Final = 32  # concurrent fetches (and, apart, name lookups) per process
 _PIECE: Final = 1 << 16  # largest decoded piece held at once when inflating
