@@ -78,7 +78,8 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
     """Check every ``client.generations.create(...)`` before it is sent; returns ``client``.
 
     ``fetch=True`` also fetches URL images (SPEC rows 23, 24, 21, 20) with a default
-    :class:`luma_schema.fetch.Fetcher`, or with the one given.  Guarding twice is harmless;
+    :class:`luma_schema.fetch.Fetcher`, or with the one given.  Guarding twice is harmless (the
+    first guard's settings stay);
     ``client.with_options(...)`` and ``client.copy(...)`` return guarded clients too, and
     ``client.with_raw_response`` / ``with_streaming_response`` go through the guard."""
     if not isinstance(client, (luma_agents.Luma, luma_agents.AsyncLuma)):
