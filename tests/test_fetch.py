@@ -45,7 +45,7 @@ def world(site: Site) -> Site:
 def fetcher(world: Site) -> Fetcher:
     """Trusts the test CA and counts 127.0.0.1 (only) as public."""
     return Fetcher(
-        timeout=1.0,
+        timeout=5.0,
         verify=world.client_context(),
         resolver=world.resolve,
         allow_private=["127.0.0.1"],
@@ -107,6 +107,7 @@ def test_an_unknown_content_encoding_fails(fetcher: Fetcher, world: Site) -> Non
 
 
 def test_a_slow_body_times_out(fetcher: Fetcher, world: Site) -> None:
+    fetcher.timeout = 1.0  # the body needs 10 s
     assert one(fetcher, world.url("/slow")) == ([("url_fetch_failed", 422, FAILED)], [])
 
 
@@ -186,7 +187,7 @@ def test_a_redirect_to_a_name_resolving_privately_is_refused(fetcher: Fetcher, w
 
 
 def test_an_allowed_ipv6_literal_is_fetched_with_a_bracketed_host(world: Site) -> None:
-    v6 = Fetcher(timeout=1.0, verify=world.client_context(), allow_private=["::1"])
+    v6 = Fetcher(timeout=5.0, verify=world.client_context(), allow_private=["::1"])
     port = world.v6.port if world.v6 is not None else world.port
     errors, _ = v6.fetch_violations([("source", f"https://[::1]:{port}/png")])
     if world.v6 is not None:
@@ -335,7 +336,7 @@ def test_the_system_resolver_is_asked_once_per_hop(
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    system = Fetcher(timeout=1.0, verify=world.client_context(), allow_private=["127.0.0.1"])
+    system = Fetcher(timeout=5.0, verify=world.client_context(), allow_private=["127.0.0.1"])
     assert one(system, world.url("/png", host="rebind.test")) == ([], [])
     assert asked == ["rebind.test"]
     assert world.private.accepted == 0
@@ -363,7 +364,7 @@ def test_images_come_back_in_spec_order(fetcher: Fetcher, world: Site) -> None:
 def test_images_are_fetched_concurrently(fetcher: Fetcher, world: Site) -> None:
     # Each answer waits until both requests have arrived: fetched one after the other, the
     # first would wait past the fetcher's timeout.
-    barrier = threading.Barrier(2, timeout=5)
+    barrier = threading.Barrier(2, timeout=10)
     world.public.barrier = barrier  # type: ignore[attr-defined]
     try:
         targets = [("source", world.url("/barrier")), ("image_ref[0]", world.url("/barrier"))]
@@ -455,7 +456,7 @@ def test_a_resolver_may_be_async(world: Site) -> None:
         return ["127.0.0.1"]
 
     fetcher = Fetcher(
-        timeout=1.0, verify=world.client_context(), resolver=resolve, allow_private=["127.0.0.1"]
+        timeout=5.0, verify=world.client_context(), resolver=resolve, allow_private=["127.0.0.1"]
     )
     assert one(fetcher, world.url("/png", host="alt.test")) == ([], [])
 
@@ -542,7 +543,7 @@ print(luma_schema.Fetcher is fetch.Fetcher, luma_schema.guard is sdk.guard)
 def test_the_async_entry_does_not_block_the_event_loop(fetcher: Fetcher, world: Site) -> None:
     # Two separate awaits, each answered only once both requests are in: a blocking await
     # would hold the second one back until the first had timed out.
-    barrier = threading.Barrier(2, timeout=5)
+    barrier = threading.Barrier(2, timeout=10)
     world.public.barrier = barrier  # type: ignore[attr-defined]
 
     async def main() -> list[Any]:

@@ -389,7 +389,7 @@ def test_sdk_features_beyond_the_contract_go_unchecked(
 def test_fetch_checks_url_images_before_sending(recorded: Api, site: Site) -> None:
     site.reset()
     fetcher = Fetcher(
-        timeout=2.0,
+        timeout=5.0,
         verify=site.client_context(),
         resolver=site.resolve,
         allow_private=["127.0.0.1"],
