@@ -48,6 +48,10 @@ OUTPUT_FORMATS: Final = ("png", "jpeg")
 MAX_IMAGE_BYTES: Final = 52_428_800
 FETCH_TIMEOUT_SECONDS: Final = 18.0
 FETCH_MAX_REDIRECTS: Final = 5
+# Fetching (SPEC row 23): the redirects followed (with a Location), and the 2xx answers that carry
+# no body; every other answer below 400 that is not 2xx fails the fetch (1xx, 304, 300, ...).
+FETCH_REDIRECT_STATUSES: Final = (301, 302, 303, 307, 308)
+FETCH_NO_BODY_STATUSES: Final = (204, 205)
 # The docs advise staying under 4 MB for speed; larger images earn a warning (SPEC section 5).
 ADVISED_IMAGE_BYTES: Final = 4 << 20
 
@@ -249,6 +253,8 @@ ADVICE: Final = (
     Advice("format_unknown", "{path}: decoded bytes are not PNG, JPEG, WebP or GIF"),
     Advice("image_large", "{path}: decoded image is over {limit_mb} MB; smaller images are faster"),
     Advice("not_fetched", "{path}: URL not fetched (only the static checks ran)"),
+    # The SDK guard (luma_schema.sdk): a request using an SDK feature outside this contract.
+    Advice("not_checked", "{path}: outside this library's contract; request sent unchecked"),
 )
 ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
 

@@ -1,0 +1,603 @@
+"""The URL fetch behind ``check(fetch=True)``: SPEC rows 23, 24, 21 and 20 (section 3, step 7).
+
+Extra ``fetch`` (httpx, and its httpcore).  Each URL image is fetched the way a careful server
+fetches it, without ever reaching an address it should not:
+
+- https only; every hop passes the static checks of SPEC section 1 again;
+- the host is resolved once per hop and every address it resolves to must be public
+  (:func:`luma_schema.media.is_public_ip`); the connection then goes to a vetted address and nowhere
+  else: the network backend never resolves a name, so a second DNS answer (rebinding) is never
+  consulted, while TLS is still verified for the URL's own host name (SNI and certificate);
+- at most ``max_redirects`` redirects (each re-vetted; https to http refused), ``timeout`` seconds
+  in all per image, DNS included;
+- an ``image/*`` content type, a status below 400, and at most ``MAX_IMAGE_BYTES`` after content
+  decoding, counted while streaming: nothing of the body is kept but its first bytes.
+
+Every limit and message comes from the catalogue's rule objects.  Images of one request are
+fetched concurrently (blocking sockets with deadlines, in worker threads: TLS on a blocking socket
+is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
+:func:`fetch_violations` (blocking; what the engine calls), :func:`afetch_violations` and
+:func:`acheck` (async: they await the threads, the event loop never blocks), and the same as
+methods of a configured :class:`Fetcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import inspect
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+try:
+    import httpcore
+    import httpx
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "luma_schema.fetch needs the 'fetch' extra: pip install 'luma-schema[fetch]'"
+    ) from exc
+
+from luma_schema import catalog, engine, media
+from luma_schema.engine import Notice, Report, Violation
+from luma_schema.rules import Rule
+
+__all__ = ["Fetcher", "Resolver", "acheck", "afetch_violations", "fetch_violations"]
+
+_log = logging.getLogger(__name__)
+
+_FAILED: Final = catalog.rule("url_fetch_failed")
+_HTTP_ERROR: Final = catalog.rule("url_http_error")
+_NOT_IMAGE: Final = catalog.rule("not_an_image")
+_TOO_LARGE: Final = catalog.rule("image_too_large")
+_TIMEOUT: Final[float] = _FAILED.params()["timeout"]
+_MAX_REDIRECTS: Final[int] = _FAILED.params()["max_redirects"]
+_MIN_ERROR: Final[int] = _HTTP_ERROR.params()["min_error"]
+_MAX_BYTES: Final[int] = _TOO_LARGE.params()["max"]
+
+_REDIRECTS: Final = frozenset(catalog.FETCH_REDIRECT_STATUSES)
+_NO_BODY: Final = frozenset(catalog.FETCH_NO_BODY_STATUSES)
+_HEAD_BYTES: Final = 16
+_THREADS: Final = 32  # concurrent fetches (and, apart, name lookups) per process
+_PIECE: Final = 1 << 16  # largest decoded piece held at once when inflating
+_AUTHORITY_END: Final = re.compile(r"[/?#\\]")
+_PATH_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#\\")
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]] | Sequence[str]]
+"""``resolver(host, port)``: the addresses (text) a host name resolves to; sync or async."""
+
+
+class _Failed(Exception):
+    """One image's fetch failed with ``rule`` (echo ``code`` for the HTTP status rule)."""
+
+    def __init__(self, rule: Rule, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    """The vetted addresses for the one origin the current thread may connect to, and the
+    image's deadline (``time.monotonic()``)."""
+
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+    deadline: float
+
+
+_PIN: Final[contextvars.ContextVar[_Pin | None]] = contextvars.ContextVar(
+    "luma_schema_fetch_pin", default=None
+)
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float:
+    """``timeout`` cut to what is left of the current image's deadline."""
+    pin = _PIN.get()
+    if pin is None:
+        raise expired("no deadline")
+    left = pin.deadline - time.monotonic()
+    if left <= 0:
+        raise expired("deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A stream whose every operation ends by the deadline of the image being fetched."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        limit = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, limit))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Connects only to the addresses vetted for the requested origin; never resolves a name.
+
+    httpcore asks for ``(host, port)`` of the URL; the answer comes from the thread's pin, set
+    just before the request.  TLS is then started by httpcore with ``server_hostname`` = the URL
+    host, so the certificate is verified for the name, whatever address was connected."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        pin = _PIN.get()
+        if pin is None or pin.host != host or pin.port != port:
+            raise httpcore.ConnectError("no vetted address for this origin")
+        error: Exception = httpcore.ConnectError("no address")
+        for address in pin.addresses:
+            try:
+                stream = self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=_bounded(timeout, httpcore.ConnectTimeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+                continue
+            return _DeadlineStream(stream)
+        raise error
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("only TCP connections to vetted addresses")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hop:
+    """One request of a redirect chain: the mapped host, the port and the request target."""
+
+    host: str  # IDNA/ASCII name, or an IP address without brackets
+    port: int
+    target: str  # path and query, ASCII
+    literal: bool
+
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}{self.target}"
+
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == 443 else f"{host}:{self.port}"
+
+
+@dataclass(slots=True)
+class _Body:
+    size: int = 0
+    head: bytes = b""
+
+
+_DEFAULT_SSL: ssl.SSLContext | None = None
+_WORKERS: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+_WORKERS_LOCK: Final = threading.Lock()
+
+
+def _default_ssl_context() -> ssl.SSLContext:
+    global _DEFAULT_SSL
+    if _DEFAULT_SSL is None:
+        _DEFAULT_SSL = httpx.create_ssl_context()
+    return _DEFAULT_SSL
+
+
+def _workers(kind: str) -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for fetches (``"fetch"``) and, apart, for name lookups (``"dns"``), so that a
+    fetch waiting on a lookup never waits for a thread held by another fetch."""
+    with _WORKERS_LOCK:
+        pool = _WORKERS.get(kind)
+        if pool is None:
+            pool = _WORKERS[kind] = concurrent.futures.ThreadPoolExecutor(
+                _THREADS, thread_name_prefix=f"luma-schema-{kind}"
+            )
+        return pool
+
+
+class Fetcher:
+    """Fetches URL images with the checks of SPEC rows 23, 24, 21, 20 (see the module doc).
+
+    ``timeout``: seconds in all per image, DNS included (default: the catalogue's 18).
+    ``resolver``: how host names become addresses, ``resolver(host, port) -> addresses``, sync
+    or async (default: the system resolver, ``socket.getaddrinfo``).
+
+    **Test only** (never in production):
+    ``verify``: an :class:`ssl.SSLContext` to trust instead of the default roots (certifi), e.g.
+    one trusting a test CA; it must verify certificates.  ``allow_private``: addresses or networks
+    (``"127.0.0.1"``, ``"127.0.0.0/8"``) that count as public, so that a test can reach a
+    loopback server; every other non-public address is still refused.
+
+    The I/O is blocking (sockets with deadlines) in worker threads: :meth:`afetch_violations`
+    awaits those threads, so the event loop never blocks.  An image abandoned by a cancelled
+    caller still ends by its deadline.
+    """
+
+    __slots__ = ("_allowed", "_resolver", "_ssl", "timeout")
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | None = None,
+        allow_private: Iterable[str] = (),
+    ) -> None:
+        self.timeout: float = _TIMEOUT if timeout is None else float(timeout)
+        if not self.timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if verify is not None and not isinstance(verify, ssl.SSLContext):
+            raise TypeError("verify must be an ssl.SSLContext (test only) or None")
+        if verify is not None and verify.verify_mode != ssl.CERT_REQUIRED:
+            raise ValueError("verify must verify certificates (CERT_REQUIRED)")
+        self._ssl = verify
+        self._resolver = resolver
+        self._allowed = tuple(ipaddress.ip_network(net, strict=False) for net in allow_private)
+
+    def __repr__(self) -> str:
+        extra = ", test TLS roots" if self._ssl is not None else ""
+        extra += f", allow_private={[str(n) for n in self._allowed]}" if self._allowed else ""
+        return f"Fetcher(timeout={self.timeout:g}{extra})"
+
+    # ------------------------------------------------------------ entry points
+
+    def fetch_violations(
+        self, targets: Sequence[tuple[str, str]]
+    ) -> tuple[list[Violation], list[Notice]]:
+        """Blocking: fetch every ``(image_path, url)`` (concurrently) and return SPEC rows 23,
+        24, 21, 20, in that order per image, images in the order given, and the warnings.
+        Never raises for a bad URL or an unreachable host."""
+        targets = list(targets)
+        if not targets:
+            return [], []
+        deadline = time.monotonic() + self.timeout
+        with self._pool() as pool:
+            if len(targets) == 1:
+                results = [self._one(pool, targets[0][1], deadline)]
+            else:
+                futures = [
+                    _workers("fetch").submit(self._one, pool, url, deadline) for _, url in targets
+                ]
+                results = [future.result() for future in futures]
+        return _report(targets, results)
+
+    async def afetch_violations(
+        self, targets: Sequence[tuple[str, str]]
+    ) -> tuple[list[Violation], list[Notice]]:
+        """:meth:`fetch_violations` for async code: awaits the worker threads."""
+        targets = list(targets)
+        if not targets:
+            return [], []
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.timeout
+        with self._pool() as pool:
+            futures = [
+                loop.run_in_executor(_workers("fetch"), self._one, pool, url, deadline)
+                for _, url in targets
+            ]
+            results = await asyncio.gather(*futures)
+        return _report(targets, results)
+
+    def check(self, payload: object) -> Report:
+        """``luma_schema.check(payload, fetch=True)``, fetching with this fetcher."""
+        report = engine.check(payload)
+        targets = _targets(report)
+        if not targets:
+            return report
+        return _merge(report, self.fetch_violations(targets))
+
+    async def acheck(self, payload: object) -> Report:
+        """:meth:`check` for async code: the static checks, then the fetch, awaited."""
+        report = engine.check(payload)
+        targets = _targets(report)
+        if not targets:
+            return report
+        return _merge(report, await self.afetch_violations(targets))
+
+    # ------------------------------------------------------------ one image
+
+    def _pool(self) -> httpcore.ConnectionPool:
+        return httpcore.ConnectionPool(
+            ssl_context=self._ssl or _default_ssl_context(),
+            network_backend=_PinnedBackend(),
+            max_connections=None,
+            retries=0,
+        )
+
+    def _one(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body | _Failed:
+        try:
+            return self._follow(pool, url, deadline)
+        except _Failed as failed:
+            _log.debug("fetch failed (%s): %s", failed.rule.id, failed)
+            return failed
+        except Exception as exc:  # network, TLS, protocol, timeout: all row 23; never a crash
+            _log.debug("fetch failed: %s", type(exc).__name__)
+            return _Failed(_FAILED, type(exc).__name__)
+
+    def _follow(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body:
+        for redirects in range(_MAX_REDIRECTS + 1):
+            hop = self._vet(url)
+            addresses = self._resolve(hop, deadline)
+            token = _PIN.set(_Pin(hop.host, hop.port, addresses, deadline))
+            try:
+                answer = self._request(pool, hop, last=redirects == _MAX_REDIRECTS)
+            finally:
+                _PIN.reset(token)
+            if isinstance(answer, _Body):
+                return answer
+            url = urllib.parse.urljoin(hop.url(), answer)
+        raise _Failed(_FAILED, "too many redirects")  # pragma: no cover - _request raises first
+
+    def _vet(self, url: str) -> _Hop:
+        """The static checks of SPEC section 1 (again, for every hop)."""
+        parsed = media.url_host(url)
+        if isinstance(parsed, str):
+            raise _Failed(_FAILED, parsed)
+        host, port = parsed
+        literal = host.startswith("[") or type(media.parse_ipv4_host(host)) is int
+        if literal:
+            host = host.strip("[]")
+            if not self._is_allowed(host):
+                raise _Failed(_FAILED, "non-public address")
+        else:
+            problem = media.url_problem(url)
+            if problem is not None:
+                raise _Failed(_FAILED, problem)
+        return _Hop(host, port or 443, _target(url), literal)
+
+    def _is_allowed(self, address: str) -> bool:
+        if media.is_public_ip(address):
+            return True
+        if not self._allowed:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._allowed)
+
+    def _lookup(self, host: str, port: int) -> list[str]:
+        if self._resolver is None:
+            infos = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+            return [str(info[4][0]) for info in infos]
+        answer = self._resolver(host, port)
+        if inspect.isawaitable(answer):
+            return list(asyncio.run(_awaited(answer)))
+        return list(answer)
+
+    def _resolve(self, hop: _Hop, deadline: float) -> tuple[str, ...]:
+        if hop.literal:
+            return (hop.host,)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Failed(_FAILED, "timeout")
+        lookup = _workers("dns").submit(self._lookup, hop.host, hop.port)
+        try:
+            found = lookup.result(timeout=left)
+        except concurrent.futures.TimeoutError:
+            raise _Failed(_FAILED, "DNS timeout") from None
+        except Exception as exc:
+            raise _Failed(_FAILED, "DNS failure") from exc
+        addresses = tuple(dict.fromkeys(a.split("%", 1)[0] for a in found))
+        if not addresses:
+            raise _Failed(_FAILED, "no address")
+        # Every answer must be public: a name that also points inward is refused whole.
+        if not all(self._is_allowed(a) for a in addresses):
+            raise _Failed(_FAILED, "resolves to a non-public address")
+        return addresses
+
+    def _request(self, pool: httpcore.ConnectionPool, hop: _Hop, last: bool) -> _Body | str:
+        """The body's facts, or the Location of a redirect to follow; raises _Failed."""
+        url = httpcore.URL(
+            scheme=b"https", host=hop.host.encode("ascii"), port=hop.port, target=hop.target
+        )
+        headers = [
+            (b"Host", hop.host_header().encode("ascii")),
+            (b"Accept", b"image/*"),
+            (b"Accept-Encoding", b"identity"),
+        ]
+        # Each operation's timeout is cut to the image's deadline by _DeadlineStream.
+        timeouts = {"connect": self.timeout, "read": self.timeout, "write": self.timeout}
+        extensions = {"timeout": {**timeouts, "pool": self.timeout}}
+        with pool.stream("GET", url, headers=headers, extensions=extensions) as response:
+            status = response.status
+            fields = _headers(response.headers)
+            if status in _REDIRECTS and "location" in fields:
+                if last:
+                    raise _Failed(_FAILED, "too many redirects")
+                return fields["location"]
+            if status >= _MIN_ERROR:
+                raise _Failed(_HTTP_ERROR, "HTTP error", code=status)
+            if not 200 <= status < 300 or status in _NO_BODY:
+                raise _Failed(_FAILED, f"HTTP {status}")
+            content_type = fields.get("content-type", "")
+            if not media.is_image_media_type(content_type):
+                raise _Failed(_NOT_IMAGE, "not an image")
+            encoding = fields.get("content-encoding", "").strip().lower() or "identity"
+            length = fields.get("content-length", "")
+            if encoding == "identity" and length.isdigit() and int(length) > _MAX_BYTES:
+                raise _Failed(_TOO_LARGE, "declared too large")
+            return _read(response, encoding)
+
+
+async def _awaited(answer: Awaitable[Sequence[str]]) -> Sequence[str]:
+    return await answer
+
+
+def _report(
+    targets: list[tuple[str, str]], results: list[_Body | _Failed]
+) -> tuple[list[Violation], list[Notice]]:
+    errors: list[Violation] = []
+    warnings: list[Notice] = []
+    for (path, _), result in zip(targets, results, strict=True):
+        if isinstance(result, _Failed):
+            echo = {"code": result.code} if result.code is not None else {}
+            detail = result.rule.render(path, **echo)
+            errors.append(Violation(result.rule.id, result.rule.status, detail, path))
+        else:
+            warnings.extend(_advice(f"{path}.url", result))
+    return errors, warnings
+
+
+def _read(response: httpcore.Response, encoding: str) -> _Body:
+    """Count the body's bytes after content decoding; keep only the first few."""
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater: Any = zlib.decompressobj(wbits=47)  # gzip or zlib, by the header
+    elif encoding == "identity":
+        inflater = None
+    else:
+        raise _Failed(_FAILED, "unsupported content encoding")
+    body = _Body()
+    for chunk in response.iter_stream():
+        if inflater is None:
+            _count(body, chunk)
+            continue
+        data = chunk
+        while True:
+            try:
+                piece = inflater.decompress(data, _PIECE)
+            except zlib.error:
+                raise _Failed(_FAILED, "corrupt content encoding") from None
+            data = inflater.unconsumed_tail
+            _count(body, piece)
+            if not data and len(piece) < _PIECE:
+                break
+    if inflater is not None and not inflater.eof:
+        raise _Failed(_FAILED, "truncated content encoding")
+    return body
+
+
+def _count(body: _Body, piece: bytes) -> None:
+    if len(body.head) < _HEAD_BYTES:
+        body.head += piece[: _HEAD_BYTES - len(body.head)]
+    body.size += len(piece)
+    if body.size > _MAX_BYTES:
+        raise _Failed(_TOO_LARGE, "too large")
+
+
+def _headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    # Duplicates: the first Location/Content-Type wins; an ambiguous length is no length.
+    fields: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1").strip()
+        if key == "content-length" and key in fields and fields[key] != text:
+            fields[key] = ""
+        fields.setdefault(key, text)
+    return fields
+
+
+def _target(url: str) -> str:
+    """The request target (path and query) of a URL that passed ``media.url_host``."""
+    rest = url.split("://", 1)[1]
+    end = _AUTHORITY_END.search(rest)
+    target = rest[end.start() :] if end else ""
+    target = target.split("#", 1)[0].replace("\\", "/")
+    if not target.startswith("/"):
+        target = "/" + target
+    return urllib.parse.quote(target, safe=_PATH_SAFE)
+
+
+def _advice(path: str, body: _Body) -> list[Notice]:
+    notices = []
+    if media.sniff_format(body.head) is None:
+        notices.append(Notice("format_unknown", path, _ADVICE["format_unknown"].render(path)))
+    if body.size > catalog.ADVISED_IMAGE_BYTES:
+        limit_mb = catalog.ADVISED_IMAGE_BYTES >> 20
+        message = _ADVICE["image_large"].render(path, limit_mb=limit_mb)
+        notices.append(Notice("image_large", path, message))
+    return notices
+
+
+_ADVICE: Final = catalog.ADVICE_BY_ID
+
+
+def _targets(report: Report) -> list[tuple[str, str]]:
+    request: Mapping[str, Any] | None = report.request
+    if request is None:
+        return []
+    images: list[tuple[str, Any]] = []
+    if request["source"] is not None:
+        images.append(("source", request["source"]))
+    images += [(f"image_ref[{i}]", image) for i, image in enumerate(request["image_ref"])]
+    return [(path, image["url"]) for path, image in images if image["url"] is not None]
+
+
+def _merge(report: Report, found: tuple[list[Violation], list[Notice]]) -> Report:
+    errors, notices = found
+    warnings = (*report.warnings, *notices)
+    if errors:
+        return Report(errors[0].status, errors[0].detail, tuple(errors), warnings, None)
+    return Report(report.status, None, (), warnings, report.request)
+
+
+_DEFAULT: Fetcher | None = None
+
+
+def _default() -> Fetcher:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Fetcher()
+    return _DEFAULT
+
+
+def fetch_violations(targets: list[tuple[str, str]]) -> tuple[list[Violation], list[Notice]]:
+    """What ``check(fetch=True)`` calls: :meth:`Fetcher.fetch_violations` with the defaults."""
+    return _default().fetch_violations(targets)
+
+
+async def afetch_violations(
+    targets: list[tuple[str, str]],
+) -> tuple[list[Violation], list[Notice]]:
+    """:func:`fetch_violations` for async code (the mock server's ``--fetch``)."""
+    return await _default().afetch_violations(targets)
+
+
+async def acheck(payload: object) -> Report:
+    """``check(payload, fetch=True)`` for async code: never blocks the event loop."""
+    return await _default().acheck(payload)

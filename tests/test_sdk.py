@@ -1,0 +1,431 @@
+"""luma_schema.sdk.guard around the real luma-agents clients, over loopback sockets only.
+
+Expected messages are SPEC section 2's strings, written out here."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import luma_agents
+import pytest
+import uvicorn
+from fetch_support import Site, wait_until
+from luma_agents import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncLuma,
+    BadRequestError,
+    Luma,
+    UnprocessableEntityError,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from luma_schema.fetch import Fetcher
+from luma_schema.sdk import GuardWarning, guard
+
+TOKEN = "luma-api-test"
+BIG = 4 * math.ceil((50 * 1024 * 1024 + 1) / 3)  # base64 length of 50 MiB + 1 bytes
+
+INVALID = [
+    ({"prompt": ""}, BadRequestError, 400, "Prompt must be between 1 and 6000 characters"),
+    ({"prompt": "p", "model": "uni-2"}, BadRequestError, 400, "Unknown model: uni-2"),
+    (
+        {"prompt": "p", "type": "image_edit"},
+        BadRequestError,
+        400,
+        "source is required for type 'image_edit'",
+    ),
+    (
+        {"prompt": "p", "aspect_ratio": "4:3"},
+        BadRequestError,
+        400,
+        "Invalid aspect_ratio '4:3'. Valid: 1:1, 1:2, 1:3, 16:9, 2:1, 2:3, 3:1, 3:2, 9:16",
+    ),
+    (
+        {"prompt": "p", "style": "manga", "aspect_ratio": "16:9"},
+        UnprocessableEntityError,
+        422,
+        "style 'manga' requires a portrait aspect_ratio (one of 2:3, 9:16, 1:2, 1:3)",
+    ),
+    (
+        {
+            "prompt": "p",
+            "image_ref": [{"data": "iVBORw0KGgoAAAANSUhEUgAAAAUA...", "media_type": "image/png"}],
+        },
+        UnprocessableEntityError,
+        422,
+        "image_ref[0]: invalid base64 data",
+    ),
+    (
+        {"prompt": "p", "image_ref": [{"url": "http://example.com/a.png"}]},
+        UnprocessableEntityError,
+        422,
+        "image_ref[0]: failed to fetch URL",
+    ),
+    (
+        {
+            "prompt": "p",
+            "type": "image_edit",
+            "source": {"data": "A" * BIG, "media_type": "image/png"},
+        },
+        APIStatusError,
+        413,
+        "source: image exceeds 50 MB limit",
+    ),
+    (
+        {"prompt": "p", "source": {"url": "https://example.com/a.png"}},
+        BadRequestError,
+        400,
+        "source is only valid for type 'image_edit'",
+    ),
+]
+IDS = [detail.split(":")[0][:20] + str(i) for i, (*_, detail) in enumerate(INVALID)]
+
+
+class Api:
+    """A small loopback API: records each POST /v1/generations body and answers 201."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+        self.auth: list[str | None] = []
+
+        async def create(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.bodies.append(body)
+            self.auth.append(request.headers.get("authorization"))
+            generation = {
+                "id": "3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11",
+                "created_at": "2026-04-01T00:00:00Z",
+                "model": body.get("model", "uni-1"),
+                "state": "queued",
+                "type": body.get("type", "image"),
+                "output": [],
+            }
+            return JSONResponse(generation, status_code=201)
+
+        app = Starlette(routes=[Route("/v1/generations", create, methods=["POST"])])
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="error", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        assert wait_until(lambda: self.server.started)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    server = Api()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def recorded(api: Api) -> Api:
+    api.bodies.clear()
+    api.auth.clear()
+    return api
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    world = Site()
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+_OPEN: list[Luma] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def sync_client(base_url: str) -> Luma:
+    client = Luma(auth_token=TOKEN, base_url=base_url, max_retries=0, timeout=5)
+    _OPEN.append(client)
+    return client
+
+
+def async_client(base_url: str) -> AsyncLuma:
+    return AsyncLuma(auth_token=TOKEN, base_url=base_url, max_retries=0, timeout=5)
+
+
+# ---------------------------------------------------------------- invalid: never sent
+
+
+@pytest.mark.parametrize(("params", "kind", "status", "detail"), INVALID, ids=IDS)
+def test_invalid_requests_raise_the_sdk_error(
+    closed_port: int, params: dict[str, Any], kind: type[APIStatusError], status: int, detail: str
+) -> None:
+    client = guard(sync_client(f"http://127.0.0.1:{closed_port}/v1"))
+    with pytest.raises(APIStatusError) as caught:
+        client.generations.create(**params)
+    exc = caught.value
+    assert type(exc) is kind
+    assert exc.status_code == status
+    assert exc.body == {"detail": detail}
+    assert exc.response.json() == {"detail": detail}
+    assert str(exc.request.url) == f"http://127.0.0.1:{closed_port}/v1/generations"
+
+
+@pytest.mark.parametrize(("params", "kind", "status", "detail"), INVALID[:3], ids=IDS[:3])
+def test_invalid_requests_raise_from_the_async_client(
+    closed_port: int, params: dict[str, Any], kind: type[APIStatusError], status: int, detail: str
+) -> None:
+    client = guard(async_client(f"http://127.0.0.1:{closed_port}/v1"))
+    with pytest.raises(APIStatusError) as caught:
+        asyncio.run(client.generations.create(**params))
+    assert (type(caught.value), caught.value.status_code) == (kind, status)
+    assert caught.value.body == {"detail": detail}
+
+
+def test_without_the_guard_the_closed_port_is_a_connection_error(closed_port: int) -> None:
+    # The control: the same request, unguarded, does try to connect.
+    with pytest.raises(APIConnectionError):
+        sync_client(f"http://127.0.0.1:{closed_port}/v1").generations.create(prompt="")
+
+
+def test_an_invalid_request_opens_no_connection() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    try:
+        port = listener.getsockname()[1]
+        client = guard(sync_client(f"http://127.0.0.1:{port}/v1"))
+        with pytest.raises(BadRequestError):
+            client.generations.create(prompt="p", model="uni-2")
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), ((), {"promt": "p"}), (("p",), {}), ((), {"prompt": "p", "stlye": "auto"})],
+)
+def test_calls_the_sdk_refuses_raise_its_own_type_error(
+    closed_port: int, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    client = guard(sync_client(f"http://127.0.0.1:{closed_port}/v1"))
+    with pytest.raises(TypeError):
+        client.generations.create(*args, **kwargs)
+
+
+def test_extra_body_is_checked_as_the_sdk_sends_it(closed_port: int) -> None:
+    client = guard(sync_client(f"http://127.0.0.1:{closed_port}/v1"))
+    with pytest.raises(BadRequestError) as caught:
+        client.generations.create(prompt="p", extra_body={"prompt": ""})
+    assert caught.value.body == {"detail": "Prompt must be between 1 and 6000 characters"}
+
+
+def test_raw_and_derived_clients_are_guarded(closed_port: int) -> None:
+    client = sync_client(f"http://127.0.0.1:{closed_port}/v1")
+    raw_before = client.with_raw_response  # built before the guard: rebuilt by it
+    assert raw_before is client.with_raw_response
+    guard(client)
+    for create in (
+        client.with_raw_response.generations.create,
+        client.with_options(timeout=3).generations.create,
+        client.copy(max_retries=0).generations.create,
+    ):
+        with pytest.raises(BadRequestError):
+            create(prompt="")
+    streaming = client.with_streaming_response.generations.create(prompt="")
+    with pytest.raises(BadRequestError), streaming:
+        pass
+
+
+def test_guard_returns_the_client_and_is_idempotent(closed_port: int) -> None:
+    client = sync_client(f"http://127.0.0.1:{closed_port}/v1")
+    assert guard(client) is client
+    create = client.generations.create
+    assert guard(client) is client
+    assert client.generations.create is create
+    with pytest.raises(TypeError):
+        guard(object())  # type: ignore[type-var]
+    with pytest.raises(TypeError):
+        guard(client, fetch=1)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- valid: sent untouched
+
+
+def send_both(api: Api, **params: Any) -> tuple[Any, Any]:
+    """The body a guarded client sends, and the one an unguarded client sends."""
+    guarded = guard(sync_client(api.base_url))
+    plain = sync_client(api.base_url)
+    guarded.generations.create(**params)
+    plain.generations.create(**params)
+    assert len(api.bodies) == 2
+    return api.bodies[0], api.bodies[1]
+
+
+def test_a_valid_request_reaches_the_server_untouched(recorded: Api) -> None:
+    params = {
+        "prompt": "a cat",
+        "type": "image_edit",
+        "model": "uni-1-max",
+        "source": {"url": "https://example.com/cat.png"},
+        "image_ref": [{"data": "iVBORw0KGgo=", "media_type": "image/png"}],
+        "aspect_ratio": None,
+        "output_format": "png",
+        "user_id": "u1",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GuardWarning)  # PNG bytes: a format warning at most
+        guarded, plain = send_both(recorded, **params)
+    assert guarded == plain == params
+    assert recorded.auth == [f"Bearer {TOKEN}"] * 2
+
+
+def test_sdk_sentinels_are_absent(recorded: Api) -> None:
+    guarded, plain = send_both(
+        recorded,
+        prompt="p",
+        model=luma_agents.omit,
+        aspect_ratio=luma_agents.omit,
+        style=luma_agents.omit,
+        extra_body={"user_id": luma_agents.omit},
+    )
+    assert guarded == plain
+    assert guarded["prompt"] == "p"
+
+
+def test_the_async_client_sends_valid_requests(recorded: Api) -> None:
+    async def main() -> Any:
+        client = guard(async_client(recorded.base_url))
+        async with client:
+            return await client.generations.create(prompt="p", style="manga", aspect_ratio="9:16")
+
+    generation = asyncio.run(main())
+    assert generation.state == "queued"
+    assert recorded.bodies == [{"prompt": "p", "style": "manga", "aspect_ratio": "9:16"}]
+
+
+def test_a_generator_of_references_is_sent_whole(recorded: Api) -> None:
+    client = guard(sync_client(recorded.base_url))
+    refs = ({"url": f"https://example.com/{i}.png"} for i in range(3))
+    client.generations.create(prompt="p", image_ref=refs)
+    assert recorded.bodies[0]["image_ref"] == [
+        {"url": f"https://example.com/{i}.png"} for i in range(3)
+    ]
+
+
+def test_unknown_fields_warn_and_are_sent(recorded: Api) -> None:
+    client = guard(sync_client(recorded.base_url))
+    with pytest.warns(GuardWarning) as caught:
+        client.generations.create(prompt="p", layering={"resolution": "1k"})
+    assert [str(w.message) for w in caught if w.category is GuardWarning] == [
+        "layering: unknown field, ignored"
+    ]
+    assert {w.filename for w in caught if w.category is GuardWarning} == {__file__}
+    assert recorded.bodies == [{"prompt": "p", "layering": {"resolution": "1k"}}]
+
+
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        ({"prompt": "p", "type": "video", "model": "ray-3.2"}, "type"),
+        (
+            {"prompt": "p", "type": "image_edit", "source": {"generation_id": "g-1"}},
+            "source.generation_id",
+        ),
+        ({"prompt": "p", "image_ref": [{"file_id": "f-1"}]}, "image_ref[0].file_id"),
+    ],
+)
+def test_sdk_features_beyond_the_contract_go_unchecked(
+    recorded: Api, params: dict[str, Any], path: str
+) -> None:
+    client = guard(sync_client(recorded.base_url))
+    with pytest.warns(GuardWarning) as caught:
+        client.generations.create(**params)
+    assert [str(w.message) for w in caught if w.category is GuardWarning] == [
+        f"{path}: outside this library's contract; request sent unchecked"
+    ]
+    assert {w.filename for w in caught if w.category is GuardWarning} == {__file__}
+    assert recorded.bodies == [params]
+
+
+# ---------------------------------------------------------------- fetch=True
+
+
+def test_fetch_checks_url_images_before_sending(recorded: Api, site: Site) -> None:
+    site.reset()
+    fetcher = Fetcher(
+        timeout=5.0,
+        verify=site.client_context(),
+        resolver=site.resolve,
+        allow_private=["127.0.0.1"],
+    )
+    client = guard(sync_client(recorded.base_url), fetch=fetcher)
+    with pytest.raises(UnprocessableEntityError) as caught:
+        client.generations.create(prompt="p", image_ref=[{"url": site.url("/html")}])
+    assert caught.value.body == {"detail": "image_ref[0]: content-type is not an image"}
+    with pytest.raises(UnprocessableEntityError) as caught:
+        client.generations.create(prompt="p", image_ref=[{"url": site.url("/status/404")}])
+    assert caught.value.body == {"detail": "image_ref[0]: failed to fetch URL (HTTP 404)"}
+    assert recorded.bodies == []
+    client.generations.create(prompt="p", image_ref=[{"url": site.url("/png")}])
+    assert len(recorded.bodies) == 1
+
+    async def main() -> None:
+        aclient = guard(async_client(recorded.base_url), fetch=fetcher)
+        with pytest.raises(APIStatusError) as caught:
+            await aclient.generations.create(
+                prompt="p", type="image_edit", source={"url": site.url("/big-length")}
+            )
+        assert caught.value.status_code == 413
+        assert caught.value.body == {"detail": "source: image exceeds 50 MB limit"}
+        await aclient.generations.create(prompt="p", image_ref=[{"url": site.url("/png")}])
+        await aclient.close()
+
+    asyncio.run(main())
+    assert len(recorded.bodies) == 2
+
+
+def test_without_the_sdk_the_module_names_the_extra() -> None:
+    code = (
+        "import sys\nsys.modules['luma_agents'] = None\n"
+        "try:\n    import luma_schema.sdk\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "'sdk' extra" in out
