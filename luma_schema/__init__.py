@@ -12,12 +12,9 @@ from typing import TYPE_CHECKING, Any
 from luma_schema.engine import Notice, Report, RequestError, Violation, check
 
 if TYPE_CHECKING:
-    from luma_schema.fetch import Fetcher
     from luma_schema.models import Generation, GenerationOutput, GenerationRequest, ImageInput
-    from luma_schema.sdk import guard
 
 __all__ = [
-    "Fetcher",
     "Generation",
     "GenerationOutput",
     "GenerationRequest",
@@ -27,7 +24,6 @@ __all__ = [
     "RequestError",
     "Violation",
     "check",
-    "guard",
     "validate",
 ]
 
@@ -53,14 +49,4 @@ def __getattr__(name: str) -> Any:
         from luma_schema import models
 
         return getattr(models, name)
-    # Optional extras (fetch: httpx; sdk: luma-agents): imported on first use, so that a
-    # missing extra fails here with an ImportError naming it.
-    if name == "Fetcher":
-        from luma_schema.fetch import Fetcher
-
-        return Fetcher
-    if name == "guard":
-        from luma_schema.sdk import guard
-
-        return guard
     raise AttributeError(f"module 'luma_schema' has no attribute {name!r}")
