@@ -110,7 +110,7 @@ MISTAKES: Final[Mapping[type[Rule], _Mistake]] = {
     HttpStatus: lambda r: f"{_member(r, r.member)} answers an HTTP error status",
 }
 
-_UNDESCRIBED: Final = sorted(k.__name__ for k in jsonschema.EXPORTERS if k not in MISTAKES)
+_UNDESCRIBED: Final = jsonschema.unmapped(jsonschema.rule_kinds(), MISTAKES)
 if _UNDESCRIBED:
     raise TypeError(f"the Markdown exporter cannot describe rule kinds {_UNDESCRIBED}")
 
