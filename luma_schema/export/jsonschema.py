@@ -91,7 +91,12 @@ _SPACES: Final = _escape(
 _CONTROLS: Final = r"\u0000-\u001f\u007f"
 _B64: Final = "A-Za-z0-9+/"
 # Canonical standard base64 of at least one byte (SPEC section 1): whole quanta, then padding.
-BASE64_PATTERN: Final = f"^(?:[{_B64}]{{4}})*(?:[{_B64}]{{2}}==|[{_B64}]{{3}}=|[{_B64}]{{4}}){_END}"
+# Each quantum is spelled out: V8 (ajv) runs `(?:[...]{4})*` on the stack and overflows it on a
+# 50 MiB string, while four classes in a row make a loop it runs in constant space.
+_QUANTUM: Final = f"[{_B64}]"
+BASE64_PATTERN: Final = (
+    f"^(?:{_QUANTUM * 4})*(?:{_QUANTUM * 2}==|{_QUANTUM * 3}=|{_QUANTUM * 4}){_END}"
+)
 # image/<subtype>[;params]: "image" in any case; parameters free of controls; no trailing space.
 MEDIA_TYPE_PATTERN: Final = (
     r"^[Ii][Mm][Aa][Gg][Ee]/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*"
@@ -438,17 +443,25 @@ def _build() -> tuple[dict[str, Any], dict[str, Any]]:
     return _tidy(root), _tidy(image)
 
 
+# Cheap checks before patterns: a validator that stops at the first failure (python-jsonschema's
+# is_valid) then refuses an oversized base64 string without running a regex over 70 MB of it.
+_FIRST: Final = ("type", "enum", "minLength", "maxLength")
 _LAST: Final = ("default", "errorMessage", VENDOR_KEYWORD)
 
 
-def _tidy(node: Any) -> Any:
-    """Validation keywords first; defaults, messages and rule notes last, in every node."""
+def _tidy(node: Any, names: bool = False) -> Any:
+    """Cheap keywords first; defaults, messages and rule notes last, in every schema node
+    (``names``: ``node`` maps names to schemas, as ``properties`` does, and keeps its order)."""
     if isinstance(node, list):
         return [_tidy(item) for item in node]
     if not isinstance(node, dict):
         return node
-    keys = [k for k in node if k not in _LAST] + [k for k in _LAST if k in node]
-    return {k: _tidy(node[k]) for k in keys}
+    if names:
+        return {k: _tidy(v) for k, v in node.items()}
+    keys = [k for k in _FIRST if k in node]
+    keys += [k for k in node if k not in _FIRST and k not in _LAST]
+    keys += [k for k in _LAST if k in node]
+    return {k: _tidy(node[k], names=k in ("properties", "$defs")) for k in keys}
 
 
 @functools.cache
