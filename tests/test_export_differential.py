@@ -434,3 +434,76 @@ def test_the_real_cap_across_validators() -> None:
             assert accepted is report.ok, name
         reports.append(report)
     _ajv_agrees(validators, reports)
+
+
+# ---------------------------------------------------------------- ajv-errors messages
+
+_ECHO = (
+    "the message echoes the submitted value verbatim; ajv-errors inserts values JSON-encoded "
+    "(quoted), so no errorMessage is exported for it"
+)
+_IMAGE_PATH = (
+    "the message starts with the image's path (source, image_ref[i]); ajv-errors templates "
+    "read data values, not the location, and the image is one shared $defs entry"
+)
+_NETWORK = "needs the network; no schema states it"
+# Rules whose exact message ajv-errors cannot give, and why.
+AJV_CANNOT = {
+    "model_unknown": _ECHO,
+    "type_unsupported": _ECHO,
+    "aspect_ratio_invalid": _ECHO,
+    "style_invalid": _ECHO,
+    "output_format_invalid": _ECHO,
+    "url_and_data": _IMAGE_PATH,
+    "url_or_data": _IMAGE_PATH,
+    "media_type_required": _IMAGE_PATH,
+    "base64_invalid": _IMAGE_PATH,
+    "image_too_large": _IMAGE_PATH,
+    "not_an_image": _IMAGE_PATH,
+    "url_not_fetchable": _IMAGE_PATH,
+    "url_fetch_failed": _NETWORK,
+    "url_http_error": _NETWORK,
+}
+# wrong_type is given for the request's own fields; inside an image its path is the image's.
+AJV_PARTLY = {"wrong_type": _IMAGE_PATH}
+AJV_CAN = [r.id for r in catalog.RULES if r.id not in AJV_CANNOT]
+
+
+def test_ajv_lists_cover_every_rule() -> None:
+    assert set(AJV_CAN) | set(AJV_CANNOT) == {r.id for r in catalog.RULES}
+    assert set(AJV_PARTLY) <= set(AJV_CAN)
+
+
+@pytest.mark.parametrize("rule_id", AJV_CAN)
+def test_ajv_errors_gives_the_exact_message(rule_id: str) -> None:
+    """For a request breaking ``rule_id`` alone, ajv-errors gives the engine's exact message (for
+    wrong_type: where the wrong value is one of the request's fields).  ajv reports in schema
+    order and skips nothing, so a field of the wrong type may also fail the rules that read
+    it, which the engine skips (SPEC section 3): those messages, and only those, may join."""
+    fields = {f.name for f in catalog.FIELDS}
+    cases: list[tuple[Any, str, set[str]]] = []
+
+    @settings(SETTINGS, max_examples=15)
+    @given(violating(rule_id))
+    def prop(payload: Any) -> None:
+        report = luma_schema.check(payload)
+        if [e.rule for e in report.errors] != [rule_id] and rule_id not in AJV_PARTLY:
+            return  # not a single violation (the strategy's business, tested there)
+        first = report.errors[0]
+        if rule_id in AJV_PARTLY and first.path and first.path not in fields:
+            return
+        assert first.rule == rule_id and report.detail is not None
+        skipped = {
+            r.render()
+            for r in catalog.RULES
+            if r.scope is Scope.REQUEST and first.path in r.reads and not r.echoes
+        }
+        cases.append((_instance(payload), report.detail, skipped))
+
+    prop()
+    assert cases
+    results = run_ajv(luma_schema.json_schema(), [instance for instance, _, _ in cases])
+    for (instance, detail, skipped), result in zip(cases, results, strict=True):
+        messages = {e["message"] for e in result["errors"] if e["keyword"] == "errorMessage"}
+        assert detail in messages, (instance, detail, result["errors"])
+        assert messages - {detail} <= skipped, (instance, detail, result["errors"])
