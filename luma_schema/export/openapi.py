@@ -7,8 +7,8 @@ the messages that produce it.
 
 from __future__ import annotations
 
-import copy
 import functools
+import json
 from typing import Any, Final
 
 from luma_schema import catalog
@@ -202,6 +202,12 @@ def _document() -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _text() -> str:
+    return json.dumps(_document())
+
+
 def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a fresh copy; built once and cached)."""
-    return copy.deepcopy(_document())
+    """The OpenAPI 3.1 document: built once and cached; each call returns a fresh copy."""
+    document: dict[str, Any] = json.loads(_text())
+    return document
