@@ -216,7 +216,8 @@ def test_openapi_documents_every_status_and_header() -> None:
     text = json.dumps(document)
     assert "#/$defs/" not in text
     request = document["components"]["schemas"]["GenerationRequest"]
-    assert request["properties"]["source"]["then"] == {"$ref": "#/components/schemas/Image"}
+    assert request["properties"]["source"]["then"] == {"$ref": "#/components/schemas/SourceImage"}
+    assert request["properties"]["image_ref"]["items"] == {"$ref": "#/components/schemas/Image"}
 
 
 # ---------------------------------------------------------------- Markdown

@@ -4,9 +4,10 @@ Every rule kind of :mod:`luma_schema.rules` maps to one exporter function below;
 one fails at import.  How faithfully the schema states a rule is the rule's own ``expressible``
 mark, recorded beside the keywords that state it in the vendor keyword ``x-luma-rules``
 (``id``, ``status``, ``message``, ``expressible``).  ajv-errors ``errorMessage`` entries carry the
-rule's exact message wherever that message does not depend on where in the request the value sits
-(an image's path, ``image_ref[2]``, is beyond ajv-errors' templates) and quotes no submitted
-value (ajv-errors inserts values JSON-encoded, the API echoes them verbatim).
+rule's exact message wherever ajv can give it: not for messages that echo a submitted value
+(ajv-errors inserts values JSON-encoded, the API echoes them verbatim), and for image rules only
+in the definition of ``source`` (``$defs/source``, the image's rules with messages naming it): the
+shared definition of the ``image_ref`` items cannot know an item's index.
 
 Patterns are written for every validator at once: ECMA-262 (ajv), Rust (jsonschema-rs) and
 Python ``re`` (python-jsonschema).  They disagree on ``$``: Python's also matches before a final
@@ -48,6 +49,7 @@ from luma_schema.rules import (
     RequiredFor,
     RequiredWith,
     Rule,
+    Scope,
 )
 
 __all__ = [
@@ -141,9 +143,12 @@ def rule_entry(rule: Rule, **known: Any) -> dict[str, Any]:
 
 class _Builder:
     """The schema under construction: the root, one node per field and image member, the
-    image definition, and the type-conditional rules (``allOf`` of ``if``/``then``)."""
+    image definition, and the type-conditional rules (``allOf`` of ``if``/``then``).
+    ``image_path`` names the field a definition of the image is for (``source``): its messages
+    then carry that path, which ajv-errors can give; the shared definition has none."""
 
-    def __init__(self) -> None:
+    def __init__(self, image_path: str | None = None) -> None:
+        self.image_path = image_path
         self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in catalog.FIELDS}
         self.members: dict[str, dict[str, Any]] = {m.name: {} for m in catalog.IMAGE_MEMBERS}
         self.image: dict[str, Any] = {}
@@ -152,8 +157,9 @@ class _Builder:
         self.conditions: list[dict[str, Any]] = []
         self.field_table = {f.name: f for f in catalog.FIELDS}
 
-    @staticmethod
-    def note(node: dict[str, Any], rule: Rule, **known: Any) -> None:
+    def note(self, node: dict[str, Any], rule: Rule, **known: Any) -> None:
+        if self.image_path is not None and rule.scope in (Scope.IMAGE, Scope.FETCH):
+            known.setdefault("path", self.image_path)
         node.setdefault(VENDOR_KEYWORD, []).append(rule_entry(rule, **known))
 
     @staticmethod
@@ -164,6 +170,11 @@ class _Builder:
             messages.setdefault(keyword, {}).update(message)
         else:
             messages[keyword] = message
+
+    def say_image(self, node: dict[str, Any], keyword: str, rule: Rule, **echo: Any) -> None:
+        """An image rule's message, when this definition knows the image's path."""
+        if self.image_path is not None:
+            self.say(node, keyword, rule.render(self.image_path, **echo))
 
     def when(self, key: str, equals: Any) -> dict[str, Any]:
         """A subschema true when ``key`` equals ``equals``, its default counting when absent."""
@@ -209,14 +220,20 @@ def _json_types(rule: JsonTypes, b: _Builder) -> None:
         if field.type is JsonType.ARRAY:
             node["items"] = {"$ref": _IMAGE_REF}
         else:
+            # An image field of its own gets a definition whose messages name it.
             node["if"] = {"type": "object"}
-            node["then"] = {"$ref": _IMAGE_REF}
+            node["then"] = {"$ref": f"#/$defs/{field.name}"}
     b.image["type"] = "object"
     b.note(b.image, rule, expected=JsonType.OBJECT.value)
     for member in catalog.IMAGE_MEMBERS:
         node = b.members[member.name]
         node["type"] = _types(member)
-        b.note(node, rule, expected=member.type.value)
+        if b.image_path is None:
+            b.note(node, rule, expected=member.type.value)
+            continue
+        path = f"{b.image_path}.{member.name}"
+        b.say(node, "type", rule.render(path, expected=member.type.value))
+        b.note(node, rule, path=path, expected=member.type.value)
 
 
 def _one_of(rule: OneOf, b: _Builder) -> None:
@@ -294,19 +311,24 @@ def _not_both(rule: NotBoth, b: _Builder) -> None:
             rule.b: _given(rule.b)["properties"][rule.b],
         },
     }
-    item = {"not": both}
+    item: dict[str, Any] = {"not": both}
+    b.say_image(item, "not", rule)
     b.note(item, rule)
     b.image_all.append(item)
 
 
 def _either_of(rule: EitherOf, b: _Builder) -> None:
-    item = {"anyOf": [_given(rule.a), _given(rule.b)]}
+    item: dict[str, Any] = {"anyOf": [_given(rule.a), _given(rule.b)]}
+    b.say_image(item, "anyOf", rule)
     b.note(item, rule)
     b.image_all.append(item)
 
 
 def _required_with(rule: RequiredWith, b: _Builder) -> None:
-    item = {"if": _given(rule.with_), "then": _given(rule.member)}
+    then = _given(rule.member)
+    b.say_image(then, "required", rule)
+    b.say_image(then["properties"][rule.member], "not", rule)
+    item = {"if": _given(rule.with_), "then": then}
     b.note(item, rule)
     b.image_all.append(item)
 
@@ -315,6 +337,8 @@ def _base64(rule: Base64, b: _Builder) -> None:
     node = b.members[rule.member]
     node["contentEncoding"] = "base64"
     _pattern(node, BASE64_PATTERN)
+    b.say_image(node, "pattern", rule)
+    b.say_image(node, "not", rule)
     b.note(node, rule)
 
 
@@ -322,24 +346,29 @@ def _max_bytes(rule: MaxBytes, b: _Builder) -> None:
     node = b.members[rule.member]
     longest = base64_max_length(rule.max)
     node["maxLength"] = longest
+    b.say_image(node, "maxLength", rule)
     # The longest texts decode to up to 3·⌈n/3⌉ bytes; only enough padding keeps them within n.
     pad = 3 * -(-rule.max // 3) - rule.max
     if pad:
-        node.setdefault("allOf", []).append(
-            {"if": {"minLength": longest}, "then": {"pattern": "=" * pad + _END}}
-        )
+        padded: dict[str, Any] = {"pattern": "=" * pad + _END}
+        b.say_image(padded, "pattern", rule)
+        node.setdefault("allOf", []).append({"if": {"minLength": longest}, "then": padded})
     b.note(node, rule)
 
 
 def _image_media_type(rule: ImageMediaType, b: _Builder) -> None:
     node = b.members[rule.member]
     _pattern(node, MEDIA_TYPE_PATTERN)
+    b.say_image(node, "pattern", rule)
+    b.say_image(node, "not", rule)
     b.note(node, rule)
 
 
 def _public_https_url(rule: PublicHttpsUrl, b: _Builder) -> None:
     node = b.members[rule.member]
     _pattern(node, URL_PATTERN)
+    b.say_image(node, "pattern", rule)
+    b.say_image(node, "not", rule)
     b.note(node, rule)
 
 
@@ -411,6 +440,21 @@ def _default(field: Field) -> Any:
     return list(field.default) if isinstance(field.default, tuple) else field.default
 
 
+def _image_node(b: _Builder) -> dict[str, Any]:
+    where = "" if b.image_path is None else f" (as `{b.image_path}`: messages name it)"
+    image: dict[str, Any] = {
+        "title": "Image" if b.image_path is None else f"Image: {b.image_path}",
+        "description": "An image given by URL or as base64 data: exactly one of 'url' and "
+        f"'data'; 'media_type' is required with 'data'{where}.",
+        **{k: v for k, v in b.image.items() if k != VENDOR_KEYWORD},
+        "properties": b.members,
+    }
+    if b.image_all:
+        image["allOf"] = b.image_all
+    image[VENDOR_KEYWORD] = b.image.get(VENDOR_KEYWORD, [])
+    return image
+
+
 def _build() -> tuple[dict[str, Any], dict[str, Any]]:
     b = _Builder()
     for rule in catalog.RULES:
@@ -418,16 +462,15 @@ def _build() -> tuple[dict[str, Any], dict[str, Any]]:
     for field in catalog.FIELDS:
         if field.default is not MISSING:
             b.fields[field.name]["default"] = _default(field)
-    image: dict[str, Any] = {
-        "title": "Image",
-        "description": "An image given by URL or as base64 data: exactly one of 'url' and "
-        "'data'; 'media_type' is required with 'data'.",
-        **{k: v for k, v in b.image.items() if k != VENDOR_KEYWORD},
-        "properties": b.members,
-    }
-    if b.image_all:
-        image["allOf"] = b.image_all
-    image[VENDOR_KEYWORD] = b.image.get(VENDOR_KEYWORD, [])
+    image = _image_node(b)
+    defs = {IMAGE_DEF: image}
+    for field in catalog.FIELDS:
+        if field.name in catalog.IMAGE_FIELDS and field.type is JsonType.OBJECT:
+            own = _Builder(image_path=field.name)
+            for rule in catalog.RULES:
+                if rule.scope in (Scope.TYPES, Scope.IMAGE, Scope.FETCH):
+                    EXPORTERS[type(rule)](rule, own)
+            defs[field.name] = _image_node(own)
     root: dict[str, Any] = {
         "$schema": DIALECT,
         "title": "Generation request",
@@ -440,7 +483,7 @@ def _build() -> tuple[dict[str, Any], dict[str, Any]]:
         root["allOf"] = b.conditions
     if "errorMessage" in b.root:
         root["errorMessage"] = b.root["errorMessage"]
-    root["$defs"] = {IMAGE_DEF: image}
+    root["$defs"] = defs
     root[VENDOR_KEYWORD] = b.root.get(VENDOR_KEYWORD, [])
     return _tidy(root), _tidy(image)
 

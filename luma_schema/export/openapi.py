@@ -80,9 +80,12 @@ def _rule_messages(status: int) -> list[tuple[str, str]]:
 def _document() -> dict[str, Any]:
     request = jsonschema.json_schema()
     defs = request.pop("$defs")
-    names = {jsonschema.IMAGE_DEF: "Image"}
+    names = {
+        name: "Image" if name == jsonschema.IMAGE_DEF else name.title().replace("_", "") + "Image"
+        for name in defs
+    }
     del request["$schema"]
-    image = _move_refs(defs[jsonschema.IMAGE_DEF], names)
+    images = {names[name]: _move_refs(schema, names) for name, schema in defs.items()}
     generation = jsonschema.generation_schema()
     del generation["$schema"]
     post_errors = {str(s): _error(s, _rule_messages(s)) for s in sorted({400, 413, 422})}
@@ -190,7 +193,7 @@ def _document() -> dict[str, Any]:
             },
             "schemas": {
                 "GenerationRequest": _move_refs(request, names),
-                "Image": image,
+                **images,
                 "Generation": generation,
                 "Error": {
                     "type": "object",
