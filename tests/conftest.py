@@ -1,7 +1,8 @@
-"""Shared test machinery."""
+"""Shared test machinery: request builders, and the meta-schema check of every exported schema."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -10,6 +11,27 @@ from jsonschema import Draft202012Validator
 
 from luma_schema.export import jsonschema as _jsonschema
 from luma_schema.export import openapi as _openapi
+
+URL = "https://example.com/a.png"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+PNG64 = base64.b64encode(PNG).decode()
+
+
+def edit(**fields: Any) -> dict[str, Any]:
+    return {"type": "image_edit", "prompt": "Edit", "source": {"url": URL}, **fields}
+
+
+def image(**fields: Any) -> dict[str, Any]:
+    return {"prompt": "A cat", **fields}
+
+
+def errors(report: Any) -> list[tuple[str, int, str, str]]:
+    return [(e.rule, e.status, e.detail, e.path) for e in report.errors]
+
+
+@pytest.fixture
+def url() -> str:
+    return URL
 
 
 def _checked(build: Callable[[], Any], schemas: Callable[[Any], Iterable[Any]]) -> Any:
