@@ -57,6 +57,30 @@ def test_a_kind_without_an_exporter_is_named() -> None:
     assert exporter.unmapped([*exporter.rule_kinds(), Novel], exporter.EXPORTERS) == ["Novel"]
 
 
+def test_importing_the_exporters_fails_for_a_kind_without_a_function() -> None:
+    script = (
+        "from dataclasses import dataclass\n"
+        "from luma_schema import rules\n"
+        "@dataclass(frozen=True, slots=True, repr=False)\n"
+        "class Novel(rules.Rule):\n"
+        "    pass\n"
+        "rules.Novel = Novel\n"
+        "rules.__all__.append('Novel')\n"
+        "import luma_schema.export.jsonschema\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "TypeError: the JSON Schema exporter has no function for rule kinds ['Novel']" in (
+        proc.stderr
+    )
+
+
 def test_every_rule_is_noted_with_its_status_and_expressibility() -> None:
     entries = _entries(luma_schema.json_schema())
     for rule in catalog.RULES:
