@@ -214,6 +214,21 @@ RULES: Final[tuple[Rule, ...]] = (
 
 RULES_BY_ID: Final = {rule.id: rule for rule in RULES}
 
+# Rules whose message is this library's own wording (SPEC section 2, source "lib"): the published
+# docs give no string for them.  Every other message is quoted from the docs.
+LIBRARY_MESSAGES: Final = frozenset(
+    {
+        "body_not_object",
+        "wrong_type",
+        "prompt_missing",
+        "style_invalid",
+        "output_format_invalid",
+        "user_id_length",
+        "image_ref_max",
+        "manga_portrait",
+    }
+)
+
 
 def rule(rule_id: str) -> Rule:
     """The catalogue's rule with this id (KeyError for an unknown id)."""
@@ -231,6 +246,8 @@ def _check_catalogue() -> None:
         unknown = set(r.reads) - known
         if unknown:
             raise ValueError(f"{r.id} reads unknown fields {sorted(unknown)}")
+    if not set(ids) >= LIBRARY_MESSAGES:
+        raise ValueError("LIBRARY_MESSAGES names unknown rules")
     if not set(PORTRAIT_RATIOS) <= set(ASPECT_RATIOS):
         raise ValueError("portrait ratios must be aspect ratios")
     for f in FIELDS:

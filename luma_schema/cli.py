@@ -94,6 +94,45 @@ def _check_command(args: argparse.Namespace) -> int:
     return EXIT_INVALID if invalid else EXIT_OK
 
 
+def _generated(args: argparse.Namespace, expected: dict[Path, str]) -> int:
+    """Write the generated files, or with ``--check`` compare them: exit 1 and a unified diff
+    on stdout when they differ from the catalogue."""
+    try:
+        if args.check:
+            from luma_schema.export.files import drift
+
+            diff = drift(expected)
+            if diff:
+                sys.stdout.write(diff)
+                names = ", ".join(str(p) for p in expected)
+                print(
+                    f"luma-schema: {names} differ from the catalogue; "
+                    f"run `luma-schema {args.command}` to regenerate",
+                    file=sys.stderr,
+                )
+                return EXIT_INVALID
+            return EXIT_OK
+        from luma_schema.export.files import write
+
+        write(expected)
+    except OSError as exc:
+        raise _UsageError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+    return EXIT_OK
+
+
+def _schema_command(args: argparse.Namespace) -> int:
+    from luma_schema.export.files import schema_texts
+
+    out = Path(args.out)
+    return _generated(args, {out / name: text for name, text in schema_texts().items()})
+
+
+def _docs_command(args: argparse.Namespace) -> int:
+    from luma_schema.export.files import docs_text
+
+    return _generated(args, {Path(args.out): docs_text()})
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="luma-schema",
@@ -110,6 +149,26 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--format", choices=("text", "json"), default="text")
     check_cmd.add_argument("--fetch", action="store_true", help="also fetch URL images")
     check_cmd.set_defaults(run=_check_command)
+    schema_cmd = commands.add_parser(
+        "schema",
+        help="write the JSON Schemas (request, image, Generation) generated from the rules",
+        description="Write generation-request, image and generation .schema.json files; with "
+        "--check, exit 1 and print a diff when the files on disk differ.",
+    )
+    schema_cmd.add_argument("--out", default="schemas", metavar="DIR", help="default: schemas")
+    schema_cmd.add_argument("--check", action="store_true", help="compare instead of writing")
+    schema_cmd.set_defaults(run=_schema_command)
+    docs_cmd = commands.add_parser(
+        "docs",
+        help="write the Markdown rule and error tables generated from the rules",
+        description="Write the fields, validation rules and common errors tables; with "
+        "--check, exit 1 and print a diff when the file on disk differs.",
+    )
+    docs_cmd.add_argument(
+        "--out", default="docs/validation.md", metavar="FILE", help="default: docs/validation.md"
+    )
+    docs_cmd.add_argument("--check", action="store_true", help="compare instead of writing")
+    docs_cmd.set_defaults(run=_docs_command)
     return parser
 
 

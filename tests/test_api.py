@@ -23,6 +23,9 @@ def test_public_names() -> None:
         "RequestError",
         "Violation",
         "check",
+        "image_schema",
+        "json_schema",
+        "openapi",
         "validate",
     ]
     for name in luma_schema.__all__:
