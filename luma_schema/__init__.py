@@ -24,6 +24,9 @@ __all__ = [
     "RequestError",
     "Violation",
     "check",
+    "image_schema",
+    "json_schema",
+    "openapi",
     "validate",
 ]
 
@@ -41,6 +44,29 @@ def validate(payload: object) -> GenerationRequest:
     if not report.ok:
         raise RequestError(report)
     return request_from_report(report)
+
+
+def json_schema() -> dict[str, Any]:
+    """The request body as a Draft 2020-12 JSON Schema, generated from the catalogue (cached;
+    each call returns a fresh copy)."""
+    from luma_schema.export.jsonschema import json_schema as build
+
+    return build()
+
+
+def image_schema() -> dict[str, Any]:
+    """One image (``source``, an ``image_ref`` item) as a Draft 2020-12 JSON Schema."""
+    from luma_schema.export.jsonschema import image_schema as build
+
+    return build()
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``POST /v1/generations`` and ``GET /v1/generations/{id}``
+    (cached; each call returns a fresh copy)."""
+    from luma_schema.export.openapi import openapi as build
+
+    return build()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,1 @@
+"""Readers of the catalogue: JSON Schema, OpenAPI and Markdown, each generated, never hand-kept."""

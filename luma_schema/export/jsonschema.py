@@ -1,0 +1,489 @@
+"""The request as a JSON Schema (Draft 2020-12), generated from the catalogue.
+
+Every rule kind of :mod:`luma_schema.rules` maps to one exporter function below; a kind without
+one fails at import.  How faithfully the schema states a rule is the rule's own ``expressible``
+mark, recorded beside the keywords that state it in the vendor keyword ``x-luma-rules``
+(``id``, ``status``, ``message``, ``expressible``).  ajv-errors ``errorMessage`` entries carry the
+rule's exact message wherever that message does not depend on where in the request the value sits
+(an image's path, ``image_ref[2]``, is beyond ajv-errors' templates) and quotes no submitted
+value (ajv-errors inserts values JSON-encoded, the API echoes them verbatim).
+
+Patterns are written for every validator at once: ECMA-262 (ajv), Rust (jsonschema-rs) and
+Python ``re`` (python-jsonschema), which disagree on ``$`` (Python's also matches before a final
+newline); ``_END`` is an end anchor all three read the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
+
+from luma_schema import catalog, rules
+from luma_schema.rules import (
+    MISSING,
+    AllowedWith,
+    Base64,
+    EitherOf,
+    Fetched,
+    Field,
+    HttpStatus,
+    ImageMediaType,
+    JsonBody,
+    JsonType,
+    JsonTypes,
+    Length,
+    MaxBytes,
+    MaxItemsFor,
+    NotBoth,
+    OneOf,
+    OnlyFor,
+    PublicHttpsUrl,
+    Required,
+    RequiredFor,
+    RequiredWith,
+    Rule,
+)
+
+__all__ = [
+    "DIALECT",
+    "EXPORTERS",
+    "IMAGE_DEF",
+    "VENDOR_KEYWORD",
+    "base64_max_length",
+    "generation_schema",
+    "image_schema",
+    "json_schema",
+    "rule_entry",
+]
+
+DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+VENDOR_KEYWORD: Final = "x-luma-rules"
+IMAGE_DEF: Final = "image"
+_IMAGE_REF: Final = f"#/$defs/{IMAGE_DEF}"
+
+_END: Final = r"(?!\n)$"
+_JSON_TYPES: Final = {
+    JsonType.STRING: "string",
+    JsonType.BOOLEAN: "boolean",
+    JsonType.ARRAY: "array",
+    JsonType.OBJECT: "object",
+}
+
+
+def _escape(chars: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in chars)
+
+
+# Characters Python's str.isspace() calls whitespace (all in the BMP, below U+3001) that are not
+# C0/DEL controls: the media-type and URL checks reject them where the controls are rejected too.
+_SPACES: Final = _escape(
+    "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c > "\x1f" and c != "\x7f")
+)
+_CONTROLS: Final = r"\u0000-\u001f\u007f"
+_B64: Final = "A-Za-z0-9+/"
+# Canonical standard base64 of at least one byte (SPEC section 1): whole quanta, then padding.
+BASE64_PATTERN: Final = f"^(?:[{_B64}]{{4}})*(?:[{_B64}]{{2}}==|[{_B64}]{{3}}=|[{_B64}]{{4}}){_END}"
+# image/<subtype>[;params]: "image" in any case; parameters free of controls; no trailing space.
+MEDIA_TYPE_PATTERN: Final = (
+    r"^[Ii][Mm][Aa][Gg][Ee]/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*"
+    f"(?:;(?:[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}])?)?{_END}"
+)
+# The static URL checks, as far as a pattern can go: https, no whitespace or control characters,
+# a non-empty authority without user info.  Host publicity (private ranges, local names, IPv4 in
+# any WHATWG spelling) and port ranges are beyond it: the rule is approximate.
+_URL_BAD: Final = f"{_CONTROLS}\\u0080-\\u009f{_SPACES}"
+URL_PATTERN: Final = (
+    f"^[Hh][Tt][Tt][Pp][Ss]://[^{_URL_BAD}@/?#\\\\]+(?:[/?#\\\\][^{_URL_BAD}]*)?{_END}"
+)
+
+
+def base64_max_length(max_bytes: int) -> int:
+    """The longest base64 text of at most ``max_bytes`` decoded bytes: 4·⌈n/3⌉."""
+    return 4 * -(-max_bytes // 3)
+
+
+class _Keep(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _message(rule: Rule, **known: Any) -> str:
+    """The rule's message with its parameters (and any ``known`` echo) filled, other
+    placeholders (``{path}``, ``{value}``) left for the reader."""
+    return rule.message.format_map(_Keep({**rule.params(), **known}))
+
+
+def rule_entry(rule: Rule, **known: Any) -> dict[str, Any]:
+    """The ``x-luma-rules`` entry of one rule."""
+    return {
+        "id": rule.id,
+        "status": rule.status,
+        "message": _message(rule, **known),
+        "expressible": rule.expressible.value,
+    }
+
+
+class _Builder:
+    """The schema under construction: the root, one node per field and image member, the
+    image definition, and the type-conditional rules (``allOf`` of ``if``/``then``)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in catalog.FIELDS}
+        self.members: dict[str, dict[str, Any]] = {m.name: {} for m in catalog.IMAGE_MEMBERS}
+        self.image: dict[str, Any] = {}
+        self.image_all: list[dict[str, Any]] = []
+        self.root: dict[str, Any] = {}
+        self.conditions: list[dict[str, Any]] = []
+        self.field_table = {f.name: f for f in catalog.FIELDS}
+
+    @staticmethod
+    def note(node: dict[str, Any], rule: Rule, **known: Any) -> None:
+        node.setdefault(VENDOR_KEYWORD, []).append(rule_entry(rule, **known))
+
+    @staticmethod
+    def say(node: dict[str, Any], keyword: str, message: Any) -> None:
+        """An ajv-errors message for ``keyword`` failing in ``node``."""
+        messages = node.setdefault("errorMessage", {})
+        if isinstance(message, dict):
+            messages.setdefault(keyword, {}).update(message)
+        else:
+            messages[keyword] = message
+
+    def when(self, key: str, equals: Any) -> dict[str, Any]:
+        """A subschema true when ``key`` equals ``equals``, its default counting when absent."""
+        cond: dict[str, Any] = {"properties": {key: {"const": equals}}}
+        if self.field_table[key].default != equals:
+            cond["required"] = [key]
+        return cond
+
+
+def _given(name: str) -> dict[str, Any]:
+    """True when ``name`` is given: present and not null."""
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+def _types(field: Field) -> str | list[str]:
+    name = _JSON_TYPES[field.type]
+    return [name, "null"] if field.nullable else name
+
+
+# ---------------------------------------------------------------- one exporter per rule kind
+
+
+def _json_body(rule: JsonBody, b: _Builder) -> None:
+    b.root["type"] = "object"
+    b.say(b.root, "type", rule.render(""))
+    b.note(b.root, rule)
+
+
+def _json_types(rule: JsonTypes, b: _Builder) -> None:
+    for field in catalog.FIELDS:
+        node = b.fields[field.name]
+        node["type"] = _types(field)
+        message = rule.render(field.name, expected=field.type.value)
+        b.say(node, "type", message)
+        b.note(node, rule, path=field.name, expected=field.type.value)
+        if field.name not in catalog.IMAGE_FIELDS:
+            continue
+        if field.type is JsonType.ARRAY:
+            node["items"] = {"$ref": _IMAGE_REF}
+        else:
+            node["if"] = {"type": "object"}
+            node["then"] = {"$ref": _IMAGE_REF}
+    b.image["type"] = "object"
+    b.note(b.image, rule, expected=JsonType.OBJECT.value)
+    for member in catalog.IMAGE_MEMBERS:
+        node = b.members[member.name]
+        node["type"] = _types(member)
+        b.note(node, rule, expected=member.type.value)
+
+
+def _one_of(rule: OneOf, b: _Builder) -> None:
+    field = b.field_table[rule.field]
+    node = b.fields[rule.field]
+    node["enum"] = [*rule.values, *([None] if field.nullable else [])]
+    b.note(node, rule)
+    # No errorMessage: the message echoes the submitted value verbatim, and ajv-errors
+    # templates insert values JSON-encoded (quoted).
+
+
+def _required(rule: Required, b: _Builder) -> None:
+    b.root.setdefault("required", []).append(rule.field)
+    b.say(b.root, "required", {rule.field: rule.render()})
+    b.note(b.root, rule)
+
+
+def _length(rule: Length, b: _Builder) -> None:
+    node = b.fields[rule.field]
+    if rule.min:
+        node["minLength"] = rule.min
+        b.say(node, "minLength", rule.render())
+    node["maxLength"] = rule.max
+    b.say(node, "maxLength", rule.render())
+    b.note(node, rule)
+
+
+def _required_for(rule: RequiredFor, b: _Builder) -> None:
+    message = rule.render()
+    then: dict[str, Any] = {
+        "required": [rule.field],
+        "properties": {
+            rule.field: {"not": {"type": "null"}, "errorMessage": {"not": message}},
+        },
+        "errorMessage": {"required": {rule.field: message}},
+    }
+    item = {"if": b.when(rule.key, rule.equals), "then": then}
+    b.note(item, rule)
+    b.conditions.append(item)
+
+
+def _only_for(rule: OnlyFor, b: _Builder) -> None:
+    forbidden = {"type": "null", "errorMessage": {"type": rule.render()}}
+    item = {"if": b.when(rule.key, rule.equals), "else": {"properties": {rule.field: forbidden}}}
+    b.note(item, rule)
+    b.conditions.append(item)
+
+
+def _max_items_for(rule: MaxItemsFor, b: _Builder) -> None:
+    capped = {"maxItems": rule.max, "errorMessage": {"maxItems": rule.render()}}
+    item = {"if": b.when(rule.key, rule.equals), "then": {"properties": {rule.field: capped}}}
+    b.note(item, rule)
+    b.conditions.append(item)
+
+
+def _allowed_with(rule: AllowedWith, b: _Builder) -> None:
+    key, field = b.when(rule.key, rule.key_equals), b.when(rule.field, rule.equals)
+    cond = {
+        "properties": {**key["properties"], **field["properties"]},
+        "required": [*key.get("required", []), *field.get("required", [])],
+    }
+    if not cond["required"]:
+        del cond["required"]
+    allowed = {"enum": [*rule.allowed, None], "errorMessage": {"enum": rule.render()}}
+    item = {"if": cond, "then": {"properties": {rule.other: allowed}}}
+    b.note(item, rule)
+    b.conditions.append(item)
+
+
+def _not_both(rule: NotBoth, b: _Builder) -> None:
+    both = {
+        "required": [rule.a, rule.b],
+        "properties": {
+            rule.a: _given(rule.a)["properties"][rule.a],
+            rule.b: _given(rule.b)["properties"][rule.b],
+        },
+    }
+    item = {"not": both}
+    b.note(item, rule)
+    b.image_all.append(item)
+
+
+def _either_of(rule: EitherOf, b: _Builder) -> None:
+    item = {"anyOf": [_given(rule.a), _given(rule.b)]}
+    b.note(item, rule)
+    b.image_all.append(item)
+
+
+def _required_with(rule: RequiredWith, b: _Builder) -> None:
+    item = {"if": _given(rule.with_), "then": _given(rule.member)}
+    b.note(item, rule)
+    b.image_all.append(item)
+
+
+def _base64(rule: Base64, b: _Builder) -> None:
+    node = b.members[rule.member]
+    node["contentEncoding"] = "base64"
+    node["pattern"] = BASE64_PATTERN
+    b.note(node, rule)
+
+
+def _max_bytes(rule: MaxBytes, b: _Builder) -> None:
+    node = b.members[rule.member]
+    longest = base64_max_length(rule.max)
+    node["maxLength"] = longest
+    # The longest texts decode to up to 3·⌈n/3⌉ bytes; only enough padding keeps them within n.
+    pad = 3 * -(-rule.max // 3) - rule.max
+    if pad:
+        node.setdefault("allOf", []).append(
+            {"if": {"minLength": longest}, "then": {"pattern": "=" * pad + _END}}
+        )
+    b.note(node, rule)
+
+
+def _image_media_type(rule: ImageMediaType, b: _Builder) -> None:
+    node = b.members[rule.member]
+    node["pattern"] = MEDIA_TYPE_PATTERN
+    b.note(node, rule)
+
+
+def _public_https_url(rule: PublicHttpsUrl, b: _Builder) -> None:
+    node = b.members[rule.member]
+    node["pattern"] = URL_PATTERN
+    b.note(node, rule)
+
+
+def _network(rule: Fetched | HttpStatus, b: _Builder) -> None:
+    b.note(b.members[rule.member], rule)
+
+
+Exporter = Callable[[Any, _Builder], None]
+EXPORTERS: Final[Mapping[type[Rule], Exporter]] = {
+    JsonBody: _json_body,
+    JsonTypes: _json_types,
+    OneOf: _one_of,
+    Required: _required,
+    Length: _length,
+    RequiredFor: _required_for,
+    OnlyFor: _only_for,
+    MaxItemsFor: _max_items_for,
+    AllowedWith: _allowed_with,
+    NotBoth: _not_both,
+    EitherOf: _either_of,
+    RequiredWith: _required_with,
+    Base64: _base64,
+    MaxBytes: _max_bytes,
+    ImageMediaType: _image_media_type,
+    PublicHttpsUrl: _public_https_url,
+    Fetched: _network,
+    HttpStatus: _network,
+}
+
+
+def _rule_kinds() -> Iterator[type[Rule]]:
+    for name in rules.__all__:
+        kind = getattr(rules, name)
+        if isinstance(kind, type) and issubclass(kind, Rule) and kind is not Rule:
+            yield kind
+
+
+_UNMAPPED: Final = sorted(k.__name__ for k in _rule_kinds() if k not in EXPORTERS)
+if _UNMAPPED:
+    raise TypeError(f"the JSON Schema exporter has no function for rule kinds {_UNMAPPED}")
+
+
+# ---------------------------------------------------------------- assembling the documents
+
+
+def _default(field: Field) -> Any:
+    return list(field.default) if isinstance(field.default, tuple) else field.default
+
+
+def _build() -> tuple[dict[str, Any], dict[str, Any]]:
+    b = _Builder()
+    for rule in catalog.RULES:
+        EXPORTERS[type(rule)](rule, b)
+    for field in catalog.FIELDS:
+        if field.default is not MISSING:
+            b.fields[field.name]["default"] = _default(field)
+    image: dict[str, Any] = {
+        "title": "Image",
+        "description": "An image given by URL or as base64 data: exactly one of 'url' and "
+        "'data'; 'media_type' is required with 'data'.",
+        **{k: v for k, v in b.image.items() if k != VENDOR_KEYWORD},
+        "properties": b.members,
+    }
+    if b.image_all:
+        image["allOf"] = b.image_all
+    image[VENDOR_KEYWORD] = b.image.get(VENDOR_KEYWORD, [])
+    root: dict[str, Any] = {
+        "$schema": DIALECT,
+        "title": "Generation request",
+        "description": f"The body of POST {catalog.ENDPOINT} (Luma Agents API version "
+        f"{catalog.API_VERSION}), generated from luma_schema's catalogue.",
+        **{k: v for k, v in b.root.items() if k not in (VENDOR_KEYWORD, "errorMessage")},
+        "properties": b.fields,
+    }
+    if b.conditions:
+        root["allOf"] = b.conditions
+    if "errorMessage" in b.root:
+        root["errorMessage"] = b.root["errorMessage"]
+    root["$defs"] = {IMAGE_DEF: image}
+    root[VENDOR_KEYWORD] = b.root.get(VENDOR_KEYWORD, [])
+    return _tidy(root), _tidy(image)
+
+
+_LAST: Final = ("default", "errorMessage", VENDOR_KEYWORD)
+
+
+def _tidy(node: Any) -> Any:
+    """Validation keywords first; defaults, messages and rule notes last, in every node."""
+    if isinstance(node, list):
+        return [_tidy(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    keys = [k for k in node if k not in _LAST] + [k for k in _LAST if k in node]
+    return {k: _tidy(node[k]) for k in keys}
+
+
+@functools.cache
+def _request() -> dict[str, Any]:
+    return _build()[0]
+
+
+@functools.cache
+def _image() -> dict[str, Any]:
+    image = copy.deepcopy(_build()[1])
+    return {"$schema": DIALECT, **image}
+
+
+@functools.cache
+def _generation() -> dict[str, Any]:
+    return {
+        "$schema": DIALECT,
+        "title": "Generation",
+        "description": f"A generation job, as POST {catalog.ENDPOINT} (201) and GET "
+        f"{catalog.ENDPOINT}/{{id}} (200) return it.",
+        "type": "object",
+        "required": [
+            "id",
+            "type",
+            "state",
+            "model",
+            "created_at",
+            "output",
+            "failure_reason",
+            "failure_code",
+        ],
+        "properties": {
+            "id": {"type": "string", "format": "uuid", "pattern": catalog.UUID_PATTERN},
+            "type": {"type": "string", "enum": list(catalog.TYPES)},
+            "state": {"type": "string", "enum": list(catalog.GENERATION_STATES)},
+            "model": {"type": "string", "enum": list(catalog.MODELS)},
+            "created_at": {
+                "type": "string",
+                "format": "date-time",
+                "pattern": catalog.RFC3339_UTC_PATTERN,
+            },
+            "output": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "url"],
+                    "properties": {"type": {"type": "string"}, "url": {"type": "string"}},
+                },
+            },
+            "failure_reason": {"type": ["string", "null"]},
+            "failure_code": {
+                "type": ["string", "null"],
+                "enum": [*catalog.FAILURE_CODES, None],
+            },
+        },
+    }
+
+
+def json_schema() -> dict[str, Any]:
+    """The request body as a Draft 2020-12 schema (the image a ``$defs`` entry).  A fresh copy
+    each call: the document is built once and cached."""
+    return copy.deepcopy(_request())
+
+
+def image_schema() -> dict[str, Any]:
+    """One image (``source``, each ``image_ref`` item) as a standalone Draft 2020-12 schema."""
+    return copy.deepcopy(_image())
+
+
+def generation_schema() -> dict[str, Any]:
+    """The Generation response as a Draft 2020-12 schema."""
+    return copy.deepcopy(_generation())

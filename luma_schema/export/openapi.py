@@ -1,0 +1,207 @@
+"""The API as an OpenAPI 3.1 document: ``POST /v1/generations`` and ``GET /v1/generations/{id}``.
+
+Schemas are the JSON Schema exporter's, moved under ``components/schemas``; the error responses
+list the statuses the catalogue's rules answer, each with the ``{"detail": string}`` body and
+the messages that produce it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any, Final
+
+from luma_schema import catalog
+from luma_schema.export import jsonschema
+
+__all__ = ["openapi"]
+
+_COMPONENT_REF: Final = "#/components/schemas/"
+_STATUS_TEXT: Final = {
+    400: "Bad request: the body breaks a rule (the message names it).",
+    401: "Missing or invalid API key.",
+    404: "No generation has this id.",
+    413: "An image is larger than the size limit.",
+    422: "Well-formed, but refused: a parameter combination, image content or URL.",
+}
+# Not rules of the request body, so not in the catalogue's rule table: the server's own answers.
+_UNAUTHORIZED: Final = "Missing or invalid API key"
+_NOT_FOUND: Final = "Generation not found"
+
+
+def _move_refs(node: Any, names: dict[str, str]) -> Any:
+    """``node`` with each ``#/$defs/<name>`` reference pointed at its component instead."""
+    if isinstance(node, list):
+        return [_move_refs(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            out[key] = _COMPONENT_REF + names[value.removeprefix("#/$defs/")]
+        else:
+            out[key] = _move_refs(value, names)
+    return out
+
+
+def _error(status: int, messages: list[tuple[str, str]]) -> dict[str, Any]:
+    examples = {
+        name: {"summary": message, "value": {"detail": message}} for name, message in messages
+    }
+    return {
+        "description": _STATUS_TEXT[status],
+        "headers": _HEADERS,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": _COMPONENT_REF + "Error"},
+                "examples": examples,
+            }
+        },
+    }
+
+
+_HEADERS: Final = {
+    "X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"},
+    "X-API-Version": {"$ref": "#/components/headers/X-API-Version"},
+}
+
+
+def _rule_messages(status: int) -> list[tuple[str, str]]:
+    """``(rule id, message)`` for each rule answering ``status``; echoed values stay
+    placeholders such as ``{value}``, an image path is shown as ``source``."""
+    return [
+        (rule.id, jsonschema.rule_entry(rule, path="source")["message"])
+        for rule in catalog.RULES
+        if rule.status == status
+    ]
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    request = jsonschema.json_schema()
+    defs = request.pop("$defs")
+    names = {jsonschema.IMAGE_DEF: "Image"}
+    del request["$schema"]
+    image = _move_refs(defs[jsonschema.IMAGE_DEF], names)
+    generation = jsonschema.generation_schema()
+    del generation["$schema"]
+    post_errors = {str(s): _error(s, _rule_messages(s)) for s in sorted({400, 413, 422})}
+    post_errors["401"] = _error(401, [("unauthorized", _UNAUTHORIZED)])
+    created = {
+        "description": "Accepted: the generation is queued.",
+        "headers": _HEADERS,
+        "content": {"application/json": {"schema": {"$ref": _COMPONENT_REF + "Generation"}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": jsonschema.DIALECT,
+        "info": {
+            "title": "Luma Agents generations (as luma_schema models it)",
+            "version": catalog.API_VERSION,
+            "description": "Generated from luma_schema's catalogue: every documented status "
+            "and message of the request rules.",
+        },
+        "servers": [{"url": "https://agents.lumalabs.ai"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            catalog.ENDPOINT: {
+                "post": {
+                    "operationId": "createGeneration",
+                    "summary": "Create an image or image_edit generation",
+                    "parameters": [
+                        {"$ref": "#/components/parameters/X-Request-Id"},
+                        {"$ref": "#/components/parameters/X-API-Version"},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": _COMPONENT_REF + "GenerationRequest"}
+                            }
+                        },
+                    },
+                    "responses": {"201": created, **post_errors},
+                }
+            },
+            catalog.ENDPOINT + "/{id}": {
+                "get": {
+                    "operationId": "getGeneration",
+                    "summary": "Poll a generation",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"$ref": "#/components/parameters/X-Request-Id"},
+                        {"$ref": "#/components/parameters/X-API-Version"},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The generation.",
+                            "headers": _HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": _COMPONENT_REF + "Generation"}
+                                }
+                            },
+                        },
+                        "401": _error(401, [("unauthorized", _UNAUTHORIZED)]),
+                        "404": _error(404, [("not_found", _NOT_FOUND)]),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Authorization: Bearer luma-api-...",
+                }
+            },
+            "parameters": {
+                "X-Request-Id": {
+                    "name": "X-Request-Id",
+                    "in": "header",
+                    "required": False,
+                    "description": "Echoed in the response; a new UUID when absent.",
+                    "schema": {"type": "string"},
+                },
+                "X-API-Version": {
+                    "name": "X-API-Version",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "const": catalog.API_VERSION},
+                },
+            },
+            "headers": {
+                "X-Request-Id": {
+                    "description": "The request's X-Request-Id, or a new UUID.",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+                "X-API-Version": {
+                    "description": "The API version that answered.",
+                    "required": True,
+                    "schema": {"type": "string", "const": catalog.API_VERSION},
+                },
+            },
+            "schemas": {
+                "GenerationRequest": _move_refs(request, names),
+                "Image": image,
+                "Generation": generation,
+                "Error": {
+                    "type": "object",
+                    "required": ["detail"],
+                    "properties": {"detail": {"type": "string"}},
+                },
+            },
+        },
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a fresh copy; built once and cached)."""
+    return copy.deepcopy(_document())
