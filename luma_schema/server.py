@@ -34,6 +34,7 @@ from typing import Any, Final
 try:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
@@ -524,6 +525,12 @@ def _openapi() -> dict[str, Any]:
     return document
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405, as JSON like every other answer of the mock."""
+    assert isinstance(exc, HTTPException)
+    return _JSON({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 class _MockApp(Starlette):
     """Starlette with :class:`RequestIdMiddleware` outermost: even a 500 carries the headers."""
 
@@ -569,11 +576,12 @@ def create_app(
 
     routes = [
         Route(catalog.ENDPOINT, mock.create, methods=["POST"]),
-        Route(catalog.ENDPOINT + "/{id}", mock.get, methods=["GET"]),
+        Route(catalog.ENDPOINT + "/{id:path}", mock.get, methods=["GET"]),
         Route(_OUTPUTS + "/{name}", mock.output, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    app = _MockApp(routes=routes, exception_handlers={Exception: handle_error})
+    handlers = {Exception: handle_error, HTTPException: _http_error}
+    app = _MockApp(routes=routes, exception_handlers=handlers)
     app.state.mock = mock
     return app
 
