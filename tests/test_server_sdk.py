@@ -22,9 +22,11 @@ SEED_EXAMPLES = sorted((EXAMPLES / "valid").glob("*.json"))
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Luma]:
-    with running(server.create_app(delay=0.3)) as base:
-        with Luma(auth_token=API_KEY, base_url=f"{base}/v1", max_retries=0, timeout=60) as luma:
-            yield luma
+    with (
+        running(server.create_app(delay=0.3)) as base,
+        Luma(auth_token=API_KEY, base_url=f"{base}/v1", max_retries=0, timeout=60) as luma,
+    ):
+        yield luma
 
 
 def _create(client: Luma, payload: dict[str, Any]) -> Any:
