@@ -373,6 +373,7 @@ _MARKER: Final = re.compile(
 _FAIL_INVALID: Final = catalog.MOCK_FAIL_INVALID.format(codes=", ".join(catalog.FAILURE_CODES))
 _EPOCH: Final = datetime(2026, 4, 1, tzinfo=UTC)  # deterministic mode's first created_at
 _OUTPUTS: Final = "/mock/outputs"
+_MAX_DOCUMENTS: Final = 16  # one OpenAPI document per Host the mock is reached by
 
 
 class _Job:
@@ -518,10 +519,43 @@ class _Mock:
         return Response(image, media_type=_MEDIA_TYPES[job.format])
 
 
-def _openapi() -> dict[str, Any]:
+def _mock_document(base_url: str) -> dict[str, Any]:
+    """``luma_schema.openapi()`` as the mock serves it: its own URL as the server, the
+    ``X-Mock-Fail`` header, and the output images it serves."""
     from luma_schema import openapi
 
     document: dict[str, Any] = openapi()
+    document["servers"] = [{"url": base_url, "description": "luma-schema serve (mock)"}]
+    paths = document["paths"]
+    paths[catalog.ENDPOINT]["post"]["parameters"].append(
+        {
+            "name": catalog.MOCK_FAIL_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Mock only: the generation ends failed with this failure_code.",
+            "schema": {"type": "string", "enum": list(catalog.FAILURE_CODES)},
+        }
+    )
+    not_found = paths[catalog.ENDPOINT + "/{id}"]["get"]["responses"][str(catalog.NOT_FOUND_STATUS)]
+    image = {"schema": {"type": "string", "contentMediaType": "image/*"}}
+    paths[_OUTPUTS + "/{name}"] = {
+        "get": {
+            "operationId": "getMockOutput",
+            "summary": "Mock only: a completed generation's output image (no key needed)",
+            "security": [],
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The image.",
+                    "headers": not_found["headers"],
+                    "content": {_MEDIA_TYPES[f]: image for f in catalog.OUTPUT_FORMATS},
+                },
+                str(catalog.NOT_FOUND_STATUS): not_found,
+            },
+        }
+    }
     return document
 
 
@@ -567,12 +601,16 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_generations=max_generations,
     )
-    document: dict[str, Any] = {}
+    documents: dict[str, bytes] = {}
 
     async def openapi_json(request: Request) -> Response:
-        if not document:
-            document.update(_openapi())
-        return _JSON(document)
+        base_url = str(request.base_url).rstrip("/")
+        document = documents.get(base_url)
+        if document is None:
+            if len(documents) >= _MAX_DOCUMENTS:
+                documents.clear()
+            document = documents[base_url] = bytes(_JSON(_mock_document(base_url)).body)
+        return Response(document, media_type="application/json")
 
     routes = [
         Route(catalog.ENDPOINT, mock.create, methods=["POST"]),
