@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import struct
 import time
-import uuid
 import zlib
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from random import Random
 from typing import Any, Final
 
@@ -35,8 +36,8 @@ try:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import Response
     from starlette.routing import Route
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -96,6 +97,17 @@ BODY_TOO_LARGE: Final = catalog.BODY_TOO_LARGE.format(**_SIZE_RULE.params())
 _BIG_BODY: Final = 1 << 20  # bodies at least this large are checked off the event loop
 
 
+# Ids need to be unique, not secret: a generator seeded once from the OS, not a syscall each.
+_RANDOM: Final = Random(secrets.randbits(128))
+
+
+def _uuid4(bits: int) -> str:
+    """A version 4 UUID in canonical form from 128 random bits (as ``uuid.UUID(version=4)``)."""
+    bits = (bits & ~(0xF000 << 64) | (4 << 76)) & ~(0xC000 << 48) | (0x8000 << 48)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _too_large() -> Report:
     violation = Violation(_SIZE_RULE.id, _SIZE_RULE.status, BODY_TOO_LARGE, "")
     return Report(violation.status, violation.detail, (violation,), (), None)
@@ -104,15 +116,35 @@ def _too_large() -> Report:
 # ---------------------------------------------------------------- responses
 
 
-class _JSON(JSONResponse):
-    """JSON that always encodes: a lone surrogate echoed from a request is sent escaped."""
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_ASCII: Final = json.JSONEncoder(separators=(",", ":")).encode
+_JSON_TYPE: Final = (b"content-type", b"application/json")
 
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+def _json_bytes(content: Any) -> bytes:
+    """JSON that always encodes: a lone surrogate echoed from a request is sent escaped."""
+    try:
+        return _ENCODE(content).encode("utf-8")
+    except UnicodeEncodeError:
+        return _ENCODE_ASCII(content).encode("ascii")
+
+
+class _JSON(Response):
+    """A JSON response built with nothing but its two headers (this is the hot path)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body = content if type(content) is bytes else _json_bytes(content)
+        self.raw_headers = [_JSON_TYPE, (b"content-length", str(len(body)).encode("ascii"))]
+        if headers:
+            self.raw_headers += [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ]
 
 
 def _detail(status: int, detail: str) -> Response:
@@ -154,18 +186,29 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused with :class:`RequestError` (413, :data:`BODY_TOO_LARGE`) when
-    its ``Content-Length`` or the bytes streamed so far exceed ``max_bytes``."""
+    its ``Content-Length`` or the bytes streamed so far exceed ``max_bytes``.  Afterwards
+    ``await request.body()`` gives the same bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestError(_too_large())
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise RequestError(_too_large())
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > max_bytes:
+                raise RequestError(_too_large())
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body  # Starlette's own cache: request.body() and stream() read it
+    return body
 
 
 async def check_request(
@@ -222,7 +265,7 @@ class RequestIdMiddleware:
                     request_id = value
                 break
         if request_id is None:
-            request_id = str(uuid.uuid4()).encode("ascii")
+            request_id = _uuid4(_RANDOM.getrandbits(128)).encode("ascii")
         state = scope.setdefault("state", {})
         state["request_id"] = request_id.decode("latin-1")
         extra = [(_REQUEST_ID_KEY, request_id), _VERSION_HEADER]
@@ -371,7 +414,13 @@ _MARKER: Final = re.compile(
     )
 )
 _FAIL_INVALID: Final = catalog.MOCK_FAIL_INVALID.format(codes=", ".join(catalog.FAILURE_CODES))
-_EPOCH: Final = datetime(2026, 4, 1, tzinfo=UTC)  # deterministic mode's first created_at
+_EPOCH: Final = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())  # deterministic mode's first
+
+
+def _timestamp(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 _OUTPUTS: Final = "/mock/outputs"
 _MAX_DOCUMENTS: Final = 16  # one OpenAPI document per Host the mock is reached by
 
@@ -388,9 +437,25 @@ class _Job:
         "type",
     )
 
-    def __init__(self, **values: Any) -> None:
-        for name, value in values.items():
-            setattr(self, name, value)
+    def __init__(
+        self,
+        id: str,
+        type: str,
+        model: str,
+        created_at: str,
+        started: float,
+        format: str,
+        aspect_ratio: str | None,
+        failure: str | None,
+    ) -> None:
+        self.id = id
+        self.type = type
+        self.model = model
+        self.created_at = created_at
+        self.started = started
+        self.format = format
+        self.aspect_ratio = aspect_ratio
+        self.failure = failure
 
     id: str
     type: str
@@ -402,14 +467,15 @@ class _Job:
     failure: str | None
 
 
+_API_KEY: Final = re.compile(
+    f"(?i:{re.escape(catalog.AUTH_SCHEME)}) {re.escape(catalog.API_KEY_PREFIX)}[!-~]+"
+)
+
+
 def _authorised(request: Request) -> bool:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return (
-        scheme.lower() == catalog.AUTH_SCHEME.lower()
-        and token.startswith(catalog.API_KEY_PREFIX)
-        and len(token) > len(catalog.API_KEY_PREFIX)
-        and not any(c.isspace() for c in token)
-    )
+    """``Authorization: Bearer luma-api-<key>``: the scheme in any case, one space, a key of
+    printable ASCII after the prefix."""
+    return _API_KEY.fullmatch(request.headers.get("authorization", "")) is not None
 
 
 class _Mock:
@@ -429,18 +495,23 @@ class _Mock:
         self.clock = clock
         self.max_body_bytes = max_body_bytes
         self.max_generations = max_generations
-        self.jobs: dict[str, _Job] = {}
+        # Ordered by age; an OrderedDict pops its oldest entry in O(1), a dict would not.
+        self.jobs: OrderedDict[str, _Job] = OrderedDict()
         self.count = 0
+        self.second, self.stamp = -1, ""
 
     def new_id(self) -> str:
-        if self.random is None:
-            return str(uuid.uuid4())
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        return _uuid4(
+            secrets.randbits(128) if self.random is None else self.random.getrandbits(128)
+        )
 
     def created_at(self) -> str:
-        seeded = self.random is not None
-        now = _EPOCH + timedelta(seconds=self.count) if seeded else datetime.now(UTC)
-        return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.random is not None:
+            return _timestamp(_EPOCH + self.count)
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.stamp = now, _timestamp(now)
+        return self.stamp
 
     def state(self, job: _Job) -> str:
         elapsed = self.clock() - job.started
@@ -493,8 +564,8 @@ class _Mock:
         )
         self.count += 1
         self.jobs[job.id] = job
-        while len(self.jobs) > self.max_generations:
-            del self.jobs[next(iter(self.jobs))]
+        if len(self.jobs) > self.max_generations:
+            self.jobs.popitem(last=False)
         return _JSON(self.generation(job, _QUEUED, ""), status_code=201)
 
     def _base_url(self, request: Request) -> str:
@@ -609,7 +680,7 @@ def create_app(
         if document is None:
             if len(documents) >= _MAX_DOCUMENTS:
                 documents.clear()
-            document = documents[base_url] = bytes(_JSON(_mock_document(base_url)).body)
+            document = documents[base_url] = _json_bytes(_mock_document(base_url))
         return Response(document, media_type="application/json")
 
     routes = [
