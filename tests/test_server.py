@@ -526,6 +526,10 @@ async def _pydantic(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def _request_id(request: Request) -> Response:
+    return JSONResponse({"id": request.state.request_id})
+
+
 async def _other_model(request: Request) -> Response:
     Other.model_validate({"n": "x"})
     return Response(status_code=204)
@@ -539,6 +543,7 @@ def helpers() -> Iterator[str]:
             Route("/lenient", _lenient, methods=["POST"]),
             Route("/pydantic", _pydantic, methods=["POST"]),
             Route("/other", _other_model, methods=["POST"]),
+            Route("/id", _request_id),
         ]
     )
     server.install(app)
@@ -579,6 +584,14 @@ def test_the_helpers_give_the_normalised_request(helpers: str) -> None:
         413,
         {"detail": "Image exceeds 50 MB size limit"},
     )
+
+
+def test_the_request_id_is_in_the_request_state(helpers: str) -> None:
+    echoed = httpx.get(f"{helpers}/id", headers={"X-Request-Id": "trace-7"})
+    fresh = httpx.get(f"{helpers}/id")
+    assert echoed.json() == {"id": "trace-7"} and echoed.headers["x-request-id"] == "trace-7"
+    assert fresh.json() == {"id": fresh.headers["x-request-id"]}
+    assert UUID.match(fresh.headers["x-request-id"])
 
 
 def test_another_models_validation_error_is_a_plain_500(helpers: str) -> None:
