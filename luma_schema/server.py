@@ -216,7 +216,8 @@ async def check_request(
 ) -> Report:
     """What the API answers for this request's body (never raises on bad input): a
     :class:`Report` whose ``request`` is the normalised request when ``ok``, else whose
-    ``to_response()`` is the exact status and body.  An oversized body is a 413 report."""
+    ``to_response()`` is the exact status and body.  An oversized body is a 413 report.
+    Raises Starlette's ``ClientDisconnect`` if the client leaves before the body is in."""
     try:
         body = await read_body(request, max_bytes=max_bytes)
     except RequestError as exc:
@@ -544,7 +545,10 @@ class _Mock:
         failure = request.headers.get(catalog.MOCK_FAIL_HEADER)
         if failure is not None and failure not in catalog.FAILURE_CODES:
             return _detail(catalog.MOCK_FAIL_INVALID_STATUS, _FAIL_INVALID)
-        report = await check_request(request, fetch=self.fetch, max_bytes=self.max_body_bytes)
+        try:
+            report = await check_request(request, fetch=self.fetch, max_bytes=self.max_body_bytes)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
         if not report.ok:
             return error_response(report)
         body = report.request

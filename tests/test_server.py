@@ -473,6 +473,34 @@ def test_a_streamed_body_past_the_cap_is_413(small_cap: str) -> None:
     assert fits.status_code == 201
 
 
+def test_fetch_mode_checks_off_the_event_loop_with_the_same_static_answers() -> None:
+    with (
+        running(server.create_app(fetch=True, seed=2)) as url,
+        httpx.Client(base_url=url, headers=AUTH) as client,
+    ):
+        # No URL image here: with the fetch extra, example.com would really be fetched.
+        inline = {
+            "type": "image_edit",
+            "prompt": "x",
+            "source": {"data": PNG_1PX, "media_type": "image/png"},
+        }
+        assert _create(client, inline)["state"] == "queued"
+        for _, payload, status, detail in ROWS:
+            response = client.post("/v1/generations", content=_content(payload))
+            assert (response.status_code, response.json()) == (status, {"detail": detail})
+
+
+def test_a_client_that_leaves_mid_body_does_not_stop_the_server(base: str) -> None:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(
+            b"POST /v1/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer luma-api-x\r\n"
+            b'Content-Length: 1000\r\n\r\n{"prompt": "'
+        )
+    response = httpx.post(f"{base}/v1/generations", json={"prompt": "x"}, headers=AUTH)
+    assert response.status_code == 201
+
+
 def test_deterministic_mode_repeats_ids_and_completes_at_once() -> None:
     runs = []
     for _ in range(2):
