@@ -392,7 +392,7 @@ def _size(aspect_ratio: str | None) -> tuple[int, int]:
     return max(8, round(w * scale / 8) * 8), max(8, round(h * scale / 8) * 8)
 
 
-def output_image(output_format: str, aspect_ratio: str | None, key: str) -> bytes:
+def _output_image(output_format: str, aspect_ratio: str | None, key: str) -> bytes:
     """A small, valid image in ``output_format``: a gradient whose colours derive from ``key``."""
     width, height = _size(aspect_ratio)
     tint = zlib.crc32(key.encode("utf-8"))
@@ -590,7 +590,7 @@ class _Mock:
         job = self.jobs.get(stem) if _UUID.fullmatch(stem) else None
         if job is None or suffix != job.format or self.state(job) != _COMPLETED:
             return _detail(catalog.NOT_FOUND_STATUS, catalog.GENERATION_NOT_FOUND)
-        image = output_image(job.format, job.aspect_ratio, job.id)
+        image = _output_image(job.format, job.aspect_ratio, job.id)
         return Response(image, media_type=_MEDIA_TYPES[job.format])
 
 
