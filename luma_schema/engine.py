@@ -9,10 +9,13 @@ full error list.  A property test holds the two paths to the same verdict.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import math
+import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -49,6 +52,10 @@ _TYPES_RULE: Final = next(r for r in catalog.RULES if r.scope is Scope.TYPES)
 _FIELD_NAMES: Final = tuple(f.name for f in catalog.FIELDS)
 _MEMBER_NAMES: Final = tuple(m.name for m in catalog.IMAGE_MEMBERS)
 _ADVICE: Final = catalog.ADVICE_BY_ID
+# Image members read in chunks (base64 data): a big JSON text's long strings stay in place there.
+_BLOB_MEMBERS: Final = frozenset(
+    r.member for r in catalog.RULES if isinstance(r, (Base64, MaxBytes))
+)
 
 
 class Violation(NamedTuple):
@@ -344,9 +351,15 @@ def _json_like(value: Any) -> bool:
     return True
 
 
-def _as_str(value: Any) -> Any:
-    """An exact ``str`` for a ``str`` subclass (its overrides must not run); Blobs stay."""
-    return value if type(value) is str or isinstance(value, media.Blob) else str.__str__(value)
+def _as_str(value: Any, keep_blob: bool = False) -> Any:
+    """An exact ``str`` for a ``str`` subclass (its overrides must not run).  A Blob (a long
+    string of a big JSON text) stays one only where a rule reads it in chunks (base64 data);
+    anywhere else it becomes the string it is, so messages echo it and rules read it as text."""
+    if type(value) is str:
+        return value
+    if isinstance(value, media.Blob):
+        return value if keep_blob else value.text()
+    return str.__str__(value)
 
 
 # ---------------------------------------------------------------- the full diagnosis
@@ -431,7 +444,7 @@ class _Diagnosis:
             if value is None:
                 continue
             if isinstance(value, (str, media.Blob)):
-                image.members[member.name] = _as_str(value)
+                image.members[member.name] = _as_str(value, member.name in _BLOB_MEMBERS)
             else:
                 self.wrong_type(f"{path}.{member.name}", member.type)
                 image.bad.add("image")
@@ -500,20 +513,21 @@ def _diagnose(body: Any, fetch: bool) -> Report:
 
     view = _Values({k: v for k, v in values.items() if k not in run.bad})
     images = [image for image in run.images if "image" not in image.bad]
-    group: list[Rule] = []
-    for rule in _ORDERED:
-        if rule.scope is Scope.IMAGE:
-            group.append(rule)
+    errors = run.errors
+    bad = run.bad
+    for step in _DIAGNOSIS_STEPS:
+        if not isinstance(step, _Prepared):
+            if images:
+                _apply_images(run, step, images)
             continue
-        _apply_images(run, group, images)
-        group = []
-        if rule.scope is Scope.REQUEST and not run.bad.intersection(rule.reads):
-            echo = rule.check(view)
-            if echo is not None:
-                run.fail(rule, getattr(rule, "field", ""), **echo)
-                if rule.marks:
-                    run.bad.add(rule.marks)
-    _apply_images(run, group, images)
+        prep = step
+        if bad and not bad.isdisjoint(prep.reads):
+            continue
+        echo = prep.rule.check(view)
+        if echo is not None:
+            errors.append(prep.violation(prep.path, echo))
+            if prep.marks:
+                bad.add(prep.marks)
 
     _request_advice(run, values)
     if fetch and not run.errors:
@@ -541,19 +555,19 @@ def _json_like_top(body: dict[Any, Any]) -> bool:
     return True
 
 
-def _apply_images(run: _Diagnosis, group: list[Rule], images: list[_Image]) -> None:
-    if not group:
-        return
+def _apply_images(run: _Diagnosis, group: tuple[_Prepared, ...], images: list[_Image]) -> None:
+    last = group[-1].rule is _LAST_IMAGE_RULE
     for image in images:
-        for rule in group:
-            if "image" in image.bad or image.bad.intersection(rule.reads):
+        bad = image.bad
+        for prep in group:
+            if bad and ("image" in bad or not bad.isdisjoint(prep.reads)):
                 continue
-            echo = rule.check(image)
+            echo = prep.rule.check(image)
             if echo is not None:
-                run.fail(rule, image.path, **echo)
-                if rule.marks:
-                    image.bad.add(rule.marks)
-        if group[-1] is _LAST_IMAGE_RULE:
+                run.errors.append(prep.violation(image.path, echo))
+                if prep.marks:
+                    bad.add(prep.marks)
+        if last:
             _image_advice(run, image)
 
 
@@ -732,6 +746,11 @@ def _steps() -> tuple[Rule | tuple[Rule, ...], ...]:
         out.append(tuple(group))
     return tuple(out)
 
+
+_DIAGNOSIS_STEPS: Final = tuple(
+    tuple(_PREPARED[r] for r in step) if isinstance(step, tuple) else _PREPARED[step]
+    for step in _steps()
+)
 
 # ---------------------------------------------------------------- the compiled path
 
@@ -937,22 +956,31 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
                 "        if not shape(x): return None",
             ]
             image_fields.append((spec.name, True))
+    # The typed fields go on to the rules; fast() comes here directly once it has typed them.
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
+    lines += [f"    return listed(p, {typed}, False)", "", f"def listed(p, {typed}, images_ok):"]
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     lines.append("    if f_type == 'image_edit' and f_aspect_ratio is not None: return None")
     lines.append("    e = []")
     # The images, in SPEC order, as [image, path, marks].
-    lines.append("    imgs = []")
+    lines += ["    imgs = []", "    if not images_ok:"]
     for name, is_array in image_fields:
         f = field_var(name)
         if is_array:
             paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
             lines += [
-                f"    for i, x in enumerate({f}):",
-                f"        imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
+                f"        for i, x in enumerate({f}):",
+                f"            imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
             ]
         else:
-            lines.append(f"    if {f} is not None: imgs.append([{f}, {name!r}, 0])")
+            lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
     flags: set[str] = set()  # request fields an earlier rule may have marked
+    # Past the type checks, a field with a default is never MISSING, and never None unless
+    # nullable; ``prompt`` (no default) may be absent.
+    defined = frozenset(field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING)
+    defaulted = {
+        field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING and not s.nullable
+    }
     for index, step in enumerate(steps):
         if isinstance(step, tuple):
             lines += [
@@ -967,7 +995,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         if emit is None or rule.scope is not Scope.REQUEST:
             continue
         skip = [f"bad_{name}" for name in sorted(_PREPARED[rule].reads & flags)]
-        cond = f"not {emit(rule, field_var, ns)}"
+        cond = f"not {_simplify(emit(rule, field_var, ns), set(), defaulted, defined)}"
         if skip:
             cond = f"not ({' or '.join(skip)}) and {cond}"
         lines += [f"    if {cond}:", f"        {fail(rule, field_var, repr(_PREPARED[rule].path))}"]
@@ -991,40 +1019,78 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
 
 
 def _accepting(
-    ns: dict[str, Any], field_var: Callable[[str], str], member_var: Callable[[str], str]
+    ns: dict[str, Any],
+    field_var: Callable[[str], str],
+    member_var: Callable[[str], str],
+    shape: tuple[str, ...] | None = None,
+    name: str = "fast",
 ) -> list[str]:
     """``fast(p)``: the common case, a request that breaks no rule, as one chain of tests with
     no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
     request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
-    lines = [
-        "def image_ok(v):",
-        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
-        "    get = v.get",
-    ]
+    image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
+    # Members whose rules defer to the diagnosis must be null here; the other tests are
+    # simplified knowing it, and knowing what earlier tests proved present (order does not
+    # matter on this path: nothing fails on it).
+    nulls: set[str] = set()
+    for rule in image_rules:
+        if type(rule) in _DEFER:
+            nulls.update(rule.reads)
+    null_vars = {member_var(name) for name in nulls}
+    body = ["if type(v) is not dict or not v.keys() <= MEMBER_SET: FAIL"]
     for member in catalog.IMAGE_MEMBERS:
-        m = member_var(member.name)
-        lines.append(f"    {m} = get({member.name!r})")
-        lines.append(f"    if {m} is not None and type({m}) is not str: return False")
-    for rule in _ORDERED:
-        if rule.scope is not Scope.IMAGE:
+        if member.name in nulls:
+            body.append(f"if v.get({member.name!r}) is not None: FAIL")
+    for member in catalog.IMAGE_MEMBERS:
+        if member.name not in nulls:
+            m = member_var(member.name)
+            body.append(f"{m} = v.get({member.name!r})")
+            body.append(f"if {m} is not None and type({m}) is not str: FAIL")
+    present: set[str] = set()
+    for rule in image_rules:
+        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), null_vars, present)  # type: ignore[misc]
+        if holds == "(True)":
             continue
-        defer = _DEFER.get(type(rule))
-        if defer is not None:
-            lines.append(f"    if {defer(rule, member_var, ns)}: return False")
-        holds = _EMITTERS[type(rule)](rule, member_var, ns)  # type: ignore[misc]
-        if holds != "True":
-            lines.append(f"    if not {holds}: return False")
-    lines += ["    return True", ""]
+        body.append(f"if not {holds}: FAIL")
+        proved = holds.removeprefix("(").removesuffix(" is not None)")
+        if proved.isidentifier():
+            present.add(proved)
 
-    lines += [
-        "def fast(p):",
-        "    if not p.keys() <= FIELD_SET: return ordered(p)",
-        "    get = p.get",
-    ]
+    def image_ok(var: str, indent: str) -> list[str]:
+        """The image tests inlined for the image in ``var`` (no call per image)."""
+        return [
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return ordered(p)")
+            for line in body
+        ]
+
+    lines: list[str] = []
+    # No field is MISSING past the type checks below; only nullable ones can be None.
+    always = {field_var(spec.name) for spec in catalog.FIELDS if not spec.nullable}
+    every = frozenset(field_var(spec.name) for spec in catalog.FIELDS)
+    # With a ``shape`` (the payload's keys, known at generation time), absent fields are their
+    # defaults, folded into the tests as constants.
+    consts: dict[str, Any] = {}
+    args: list[str] = []
+    for spec in catalog.FIELDS:
+        default = () if spec.type is JsonType.ARRAY else spec.default
+        if shape is not None and spec.name not in shape:
+            consts[field_var(spec.name)] = default
+            args.append(_const(ns, default))
+        else:
+            args.append(field_var(spec.name))
+    typed = ", ".join(args)
+    lines += [f"def {name}(p):"]
+    if shape is None:
+        lines += ["    if not p.keys() <= FIELD_SET: return ordered(p)", "    get = p.get"]
     for spec in catalog.FIELDS:
         f = field_var(spec.name)
         default = () if spec.type is JsonType.ARRAY else spec.default
-        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        if f in consts:
+            continue
+        if shape is None:
+            lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        else:
+            lines.append(f"    {f} = p[{spec.name!r}]")
         if spec.type is JsonType.STRING:
             allowed = [f"type({f}) is str"]
             if spec.nullable:
@@ -1033,21 +1099,28 @@ def _accepting(
         elif spec.type is JsonType.BOOLEAN:
             lines.append(f"    if {f} is not True and {f} is not False: return ordered(p)")
         elif spec.type is JsonType.OBJECT:
-            lines.append(f"    if {f} is not None and not image_ok({f}): return ordered(p)")
+            lines.append(f"    if {f} is not None:")
+            lines += image_ok(f, "        ")
         else:
             lines += [
                 f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)",
                 f"    for x in {f}:",
-                "        if not image_ok(x): return ordered(p)",
             ]
+            lines += image_ok("x", "        ")
     for rule in _ORDERED:
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
-            holds = _known_present(emit(rule, field_var, ns), field_var)
-            if holds != "True":
-                lines.append(f"    if not {holds}: return ordered(p)")
+            holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
+            if holds != "(True)":
+                # fast() has seen every image rule hold: only request rules can fail.
+                lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
+    # Anything that earns a warning goes to the diagnosis, which gives warnings.
+    warn = _simplify(
+        "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
+    )
+    if warn != "(False)":
+        lines.append(f"    if {warn}: return None")
     lines += [
-        "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
         "    r = new(Accepted)",
         "    r._payload = p",
         "    return r",
@@ -1056,21 +1129,124 @@ def _accepting(
     return lines
 
 
-def _known_present(expr: str, field_var: Callable[[str], str]) -> str:
-    """Simplify an emitted test for ``fast``, where no field is MISSING (the type checks saw to
-    it) and only nullable fields can be None."""
-    for spec in catalog.FIELDS:
-        f = field_var(spec.name)
-        given = f"({f} is not None)" if spec.nullable else "True"
-        expr = expr.replace(_given(f), given).replace(f"({f} is not MISSING)", "True")
-    for before, after in (
-        ("(not True or ", "("),
-        (" or not True or ", " or "),
-        (" and True and ", " and "),
-        (" and True)", ")"),
-    ):
-        expr = expr.replace(before, after)
-    return expr
+_COMPARE: Final[dict[type[ast.cmpop], Callable[[Any, Any], bool]]] = {
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+_UNKNOWN: Final = object()
+
+
+def _simplify(
+    expr: str,
+    nulls: set[str],
+    present: set[str],
+    defined: frozenset[str] = frozenset(),
+    consts: Mapping[str, Any] | None = None,
+    ns: Mapping[str, Any] | None = None,
+) -> str:
+    """``expr`` folded with what the code around it has proved: the names in ``nulls`` are
+    None, those in ``present`` are neither None nor MISSING (``(a is None or b is None)`` with
+    ``b`` null is ``True``; ``not (a is not None)`` is ``a is None``)."""
+
+    known = consts or {}
+    names = ns or {}
+
+    def value(node: ast.expr) -> Any:
+        """The value of a node known at generation time, else _UNKNOWN."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in known:
+                return known[node.id]
+            if node.id in names and (node.id == "MISSING" or node.id[1:].isdigit()):
+                return names[node.id]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "len"
+            and len(node.args) == 1
+        ):
+            inner = value(node.args[0])
+            if inner is not _UNKNOWN and hasattr(inner, "__len__"):
+                return len(inner)
+        return _UNKNOWN
+
+    class Fold(ast.NodeTransformer):
+        def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            operands = [value(n) for n in (node.left, *node.comparators)]
+            if all(v is not _UNKNOWN for v in operands):
+                try:
+                    result = all(
+                        _COMPARE[type(op)](operands[i], operands[i + 1])
+                        for i, op in enumerate(node.ops)
+                    )
+                except TypeError:  # a test the code never reaches (`None <= 256`)
+                    return self.generic_visit(node)
+                return ast.Constant(result)
+            if (
+                isinstance(node.left, ast.Name)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.Is, ast.IsNot))
+            ):
+                right = node.comparators[0]
+                is_ = isinstance(node.ops[0], ast.Is)
+                none = isinstance(right, ast.Constant) and right.value is None
+                missing = isinstance(right, ast.Name) and right.id == "MISSING"
+                if node.left.id in nulls and none:
+                    return ast.Constant(is_)
+                if node.left.id in present and (none or missing):
+                    return ast.Constant(not is_)
+                if node.left.id in defined and missing:
+                    return ast.Constant(not is_)
+            return self.generic_visit(node)
+
+        def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.op, ast.Not):
+                if isinstance(node.operand, ast.Constant):
+                    return ast.Constant(not node.operand.value)
+                inner = node.operand
+                if isinstance(inner, ast.Compare) and len(inner.ops) == 1:
+                    flipped = {
+                        ast.Is: ast.IsNot,
+                        ast.IsNot: ast.Is,
+                        ast.In: ast.NotIn,
+                        ast.NotIn: ast.In,
+                        ast.Eq: ast.NotEq,
+                        ast.NotEq: ast.Eq,
+                    }
+                    op = flipped.get(type(inner.ops[0]))
+                    if op is not None:
+                        return ast.Compare(inner.left, [op()], inner.comparators)
+            return node
+
+        def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+            self.generic_visit(node)
+            decisive = isinstance(node.op, ast.Or)  # True decides an `or`, False an `and`
+            values = []
+            for value in node.values:
+                if isinstance(value, ast.Constant):
+                    if bool(value.value) is decisive:
+                        return ast.Constant(decisive)
+                    continue
+                values.append(value)
+            if not values:
+                return ast.Constant(not decisive)
+            if len(values) == 1:
+                return values[0]
+            node.values = values
+            return node
+
+    tree = Fold().visit(ast.parse(expr, mode="eval"))
+    return f"({ast.unparse(tree)})"
 
 
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
@@ -1093,7 +1269,46 @@ def _normal_image(image: dict[str, Any]) -> dict[str, Any]:
     return {name: image.get(name) for name in _MEMBER_NAMES}
 
 
-_fast: Final = _compile()
+_generic_fast: Final = _compile()
+# The compiled path specialised to each payload shape (its keys, in order) seen so far: absent
+# fields cost nothing, their rules are folded away.  Bounded: past the limit, new shapes take the
+# generic function.
+_SHAPES: Final[dict[tuple[Any, ...], Callable[[dict[str, Any]], Report | None]]] = {}
+_SHAPES_MAX: Final = 256
+_REQUIRED: Final = frozenset(s.name for s in catalog.FIELDS if s.default is MISSING)
+
+
+_SHAPES_LOCK: Final = threading.Lock()
+
+
+def _specialise(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    with _SHAPES_LOCK:  # generation adds names to the shared namespace
+        return _SHAPES.get(shape) or _generate(shape)
+
+
+def _generate(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    if (
+        len(_SHAPES) >= _SHAPES_MAX
+        or not all(type(key) is str for key in shape)
+        or len(set(shape)) != len(shape)
+        or not set(shape) <= set(_FIELD_NAMES)
+        or not set(shape) >= _REQUIRED
+    ):
+        return _generic_fast
+    ns = _generic_fast.__globals__
+    name = f"fast_{len(_SHAPES)}_{len(ns)}"
+    lines = _accepting(ns, "f_{}".format, "m_{}".format, tuple(shape), name)
+    exec(compile("\n".join(lines), f"<luma_schema compiled for {shape}>", "exec"), ns)
+    func: Callable[[dict[str, Any]], Report | None] = ns[name]
+    func.__doc__ = "\n".join(lines)
+    _SHAPES[shape] = func
+    return func
+
+
+def _fast(body: dict[str, Any]) -> Report | None:
+    """The compiled path: a Report, or None when only the diagnosis can answer."""
+    shape = tuple(body)
+    return (_SHAPES.get(shape) or _specialise(shape))(body)
 
 
 def check(payload: object, fetch: bool = False) -> Report:
@@ -1112,7 +1327,11 @@ def check(payload: object, fetch: bool = False) -> Report:
         else:
             return _diagnose(payload, fetch)
         if not fetch and type(body) is dict:
-            report = _fast(body)
+            try:
+                shape = tuple(body)
+                report = (_SHAPES.get(shape) or _specialise(shape))(body)
+            except Exception:
+                report = None  # odd keys or values: the diagnosis looks at them carefully
             if report is not None:
                 return report
         return _diagnose(body, fetch)

@@ -130,8 +130,11 @@ def _image_data(draw: st.DrawFn, padded: bool = False) -> tuple[str, str]:
     """Base64 of bytes that start with a real PNG, JPEG, GIF or WebP signature, and its type;
     ``padded``: a length that is not a multiple of 3, so the text ends in ``=``."""
     media_type = draw(st.sampled_from(sorted(_MAGIC)))
-    size = draw(st.integers(0, 16)) * 3 + (draw(st.sampled_from((1, 2))) if padded else 0)
-    raw = _MAGIC[media_type] + draw(st.binary(min_size=size, max_size=size))
+    magic = _MAGIC[media_type]
+    size = draw(st.integers(0, 16)) * 3
+    if padded:  # a total length of 1 or 2 modulo 3
+        size += (draw(st.sampled_from((1, 2))) - len(magic)) % 3
+    raw = magic + draw(st.binary(min_size=size, max_size=size))
     return base64.b64encode(raw).decode("ascii"), media_type
 
 
