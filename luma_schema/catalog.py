@@ -290,3 +290,30 @@ FAILURE_CODES: Final = (
 )
 UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 RFC3339_UTC_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$"
+
+# The server side (SPEC section 4): what the API answers around the request rules.
+API_VERSION_HEADER: Final = "X-API-Version"
+REQUEST_ID_HEADER: Final = "X-Request-Id"
+# An echoed X-Request-Id is at most this long (lib); a longer or unprintable one is replaced.
+REQUEST_ID_MAX_LENGTH: Final = 128
+AUTH_SCHEME: Final = "Bearer"
+API_KEY_PREFIX: Final = "luma-api-"
+UNAUTHORIZED_STATUS: Final = 401
+UNAUTHORIZED: Final = "Missing or invalid API key"
+NOT_FOUND_STATUS: Final = 404
+GENERATION_NOT_FOUND: Final = "Generation not found"
+# A body too large to hold the largest valid request is refused before it is read whole, with
+# the error-handling guide's unprefixed form of row 20 (no image path is known yet): 413.
+BODY_TOO_LARGE: Final = "Image exceeds {max_mb} MB size limit"
+INTERNAL_ERROR_STATUS: Final = 500
+INTERNAL_ERROR: Final = "Internal Server Error"
+# Room in a maximal body beyond its base64 images: prompt, user_id, URLs, JSON punctuation (lib).
+BODY_SLACK_BYTES: Final = 1 << 20
+
+# The mock server (`luma-schema serve`): failure injection and its own messages (lib).
+MOCK_FAIL_HEADER: Final = "X-Mock-Fail"
+MOCK_FAIL_MARKER: Final = "[mock-fail:{code}]"
+MOCK_FAIL_INVALID_STATUS: Final = 400
+MOCK_FAIL_INVALID: Final = "X-Mock-Fail: must be one of {codes}"
+MOCK_FAILURE_REASON: Final = "Mock failure requested: {code}"
+MOCK_OUTPUT_TYPE: Final = "image"

@@ -133,6 +133,23 @@ def _docs_command(args: argparse.Namespace) -> int:
     return _generated(args, {Path(args.out): docs_text()})
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid delay: {text!r} (seconds, >= 0)")
+    return value
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    try:
+        from luma_schema import server
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    print(f"luma-schema: mock API on http://{args.host}:{args.port}/v1", file=sys.stderr)
+    server.serve(args.host, args.port, fetch=args.fetch, delay=args.delay, seed=args.seed)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="luma-schema",
@@ -169,6 +186,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     docs_cmd.add_argument("--check", action="store_true", help="compare instead of writing")
     docs_cmd.set_defaults(run=_docs_command)
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run a mock Luma Agents API (extra 'server')",
+        description=(
+            "Serve POST /v1/generations with the exact statuses and messages, and generations "
+            "that complete with a real image. Failure injection: header 'X-Mock-Fail: CODE' or "
+            "'[mock-fail:CODE]' in the prompt (CODE a failure_code)."
+        ),
+    )
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--fetch", action="store_true", help="also fetch URL images")
+    serve_cmd.add_argument(
+        "--delay",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time from queued to completed (default 3, or 0 with --seed)",
+    )
+    serve_cmd.add_argument(
+        "--seed", type=int, default=None, help="deterministic mode: seeded ids, instant completion"
+    )
+    serve_cmd.set_defaults(run=_serve_command)
     return parser
 
 
