@@ -12,6 +12,7 @@ exception, a wrong status, a message that is not the first error's) stops the fu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 
 import atheris
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["luma_schema"]):
     import luma_schema
     from luma_schema import catalog
 
@@ -140,10 +141,9 @@ def _key(fdp: atheris.FuzzedDataProvider, hostile: bool = True) -> Any:
 
 
 def _put(obj: dict[Any, Any], key: Any, value: Any) -> None:
-    try:
+    # A hostile key may meet one with the same hash while building.
+    with contextlib.suppress(RuntimeError):
         obj[key] = value
-    except RuntimeError:  # a hostile key met one with the same hash while building
-        pass
 
 
 def _deep(fdp: atheris.FuzzedDataProvider, leaf: Any) -> Any:
