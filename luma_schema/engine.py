@@ -9,12 +9,13 @@ full error list.  A property test holds the two paths to the same verdict.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import math
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from luma_schema import catalog, media
 from luma_schema.rules import (
@@ -51,52 +52,25 @@ _MEMBER_NAMES: Final = tuple(m.name for m in catalog.IMAGE_MEMBERS)
 _ADVICE: Final = catalog.ADVICE_BY_ID
 
 
-class Violation:
-    """One broken rule: its catalogue id, HTTP status, exact message and the path it concerns."""
+class Violation(NamedTuple):
+    """One broken rule: its catalogue id, HTTP status, exact message and the path it concerns.
+    Immutable, so the engine can hand the same value to many reports."""
 
-    __slots__ = ("detail", "path", "rule", "status")
-
-    def __init__(self, rule: str, status: int, detail: str, path: str) -> None:
-        self.rule = rule
-        self.status = status
-        self.detail = detail
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"Violation({self.rule!r}, {self.status}, {self.detail!r}, path={self.path!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Violation):
-            return NotImplemented
-        return self.as_dict() == other.as_dict()
-
-    def __hash__(self) -> int:
-        return hash((self.rule, self.status, self.detail, self.path))
+    rule: str
+    status: int
+    detail: str
+    path: str
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "status": self.status, "detail": self.detail, "path": self.path}
 
 
-class Notice:
+class Notice(NamedTuple):
     """A warning (SPEC section 5): never changes the verdict."""
 
-    __slots__ = ("code", "message", "path")
-
-    def __init__(self, code: str, path: str, message: str) -> None:
-        self.code = code
-        self.path = path
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"Notice({self.code!r}, {self.path!r}, {self.message!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Notice):
-            return NotImplemented
-        return self.as_dict() == other.as_dict()
-
-    def __hash__(self) -> int:
-        return hash((self.code, self.path, self.message))
+    code: str
+    path: str
+    message: str
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "path": self.path, "message": self.message}
@@ -104,7 +78,10 @@ class Notice:
 
 class Report:
     """What the server would answer: ``status`` 201 and the normalised ``request`` when ``ok``;
-    else the first error's ``status`` and exact ``detail``, and the full SPEC list in ``errors``."""
+    else the first error's ``status`` and exact ``detail``, and the full SPEC list in ``errors``.
+
+    ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for);
+    for a dict payload it is built from that dict, so read it before mutating the payload."""
 
     __slots__ = ("_request", "detail", "errors", "status", "warnings")
 
@@ -154,6 +131,33 @@ class Report:
         if self.ok:
             return f"Report(ok, 201, warnings={len(self.warnings)})"
         return f"Report({self.status}, {self.detail!r}, errors={len(self.errors)})"
+
+
+class _Accepted(Report):
+    """An ``ok`` report of the compiled path, made with one allocation and one store: the
+    constant members are class attributes (they shadow the base's slots), and the normalised
+    request is built from the payload when first read."""
+
+    __slots__ = ("_payload",)
+    status = 201
+    detail = None
+    errors: tuple[Violation, ...] = ()
+    warnings: tuple[Notice, ...] = ()
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self._payload = payload
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def request(self) -> dict[str, Any]:
+        try:
+            return self._request  # type: ignore[no-any-return]
+        except AttributeError:
+            request = self._request = _normalise(self._payload)
+            return request
 
 
 class RequestError(ValueError):
@@ -571,20 +575,21 @@ def _diagnose(body: Any, fetch: bool) -> Report:
 
     view = _Values({k: v for k, v in values.items() if k not in run.bad})
     images = [image for image in run.images if "image" not in image.bad]
-    group: list[Rule] = []
-    for rule in _ORDERED:
-        if rule.scope is Scope.IMAGE:
-            group.append(rule)
+    errors = run.errors
+    bad = run.bad
+    for step in _DIAGNOSIS_STEPS:
+        if not isinstance(step, _Prepared):
+            if images:
+                _apply_images(run, step, images)
             continue
-        _apply_images(run, group, images)
-        group = []
-        if rule.scope is Scope.REQUEST and not run.bad.intersection(rule.reads):
-            echo = rule.check(view)
-            if echo is not None:
-                run.fail(rule, getattr(rule, "field", ""), **echo)
-                if rule.marks:
-                    run.bad.add(rule.marks)
-    _apply_images(run, group, images)
+        prep = step
+        if bad and not bad.isdisjoint(prep.reads):
+            continue
+        echo = prep.rule.check(view)
+        if echo is not None:
+            errors.append(prep.violation(prep.path, echo))
+            if prep.marks:
+                bad.add(prep.marks)
 
     _request_advice(run, values)
     if fetch and not run.errors:
@@ -612,19 +617,19 @@ def _json_like_top(body: dict[Any, Any]) -> bool:
     return True
 
 
-def _apply_images(run: _Diagnosis, group: list[Rule], images: list[_Image]) -> None:
-    if not group:
-        return
+def _apply_images(run: _Diagnosis, group: tuple[_Prepared, ...], images: list[_Image]) -> None:
+    last = group[-1].rule is _LAST_IMAGE_RULE
     for image in images:
-        for rule in group:
-            if "image" in image.bad or image.bad.intersection(rule.reads):
+        bad = image.bad
+        for prep in group:
+            if bad and ("image" in bad or not bad.isdisjoint(prep.reads)):
                 continue
-            echo = rule.check(image)
+            echo = prep.rule.check(image)
             if echo is not None:
-                run.fail(rule, image.path, **echo)
-                if rule.marks:
-                    image.bad.add(rule.marks)
-        if group[-1] is _LAST_IMAGE_RULE:
+                run.errors.append(prep.violation(image.path, echo))
+                if prep.marks:
+                    bad.add(prep.marks)
+        if last:
             _image_advice(run, image)
 
 
@@ -717,12 +722,99 @@ class _Lazy:
         return value
 
 
-# ---------------------------------------------------------------- the compiled fast path
+# ---------------------------------------------------------------- prepared rules
 
 _ORDERED: Final = tuple(
     r for r in catalog.RULES if r.scope not in (Scope.BODY, Scope.TYPES, Scope.FETCH)
 )
 _LAST_IMAGE_RULE: Final = [r for r in _ORDERED if r.scope is Scope.IMAGE][-1]
+
+
+class _Keep(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _template(rule: Rule) -> str:
+    """The rule's message with its own parameters filled in, once; ``{path}`` and the echoes
+    stay placeholders for the one ``format`` a violation costs."""
+    if "{{" in rule.message or "}}" in rule.message:
+        raise ValueError(f"{rule.id}: literal braces in a message are not supported")
+    params = {
+        name: str(value).replace("{", "{{").replace("}", "}}")
+        for name, value in rule.params().items()
+    }
+    return rule.message.format_map(_Keep(params))
+
+
+class _Prepared(NamedTuple):
+    """What applying a rule needs, computed once from the rule object."""
+
+    rule: Rule
+    id: str
+    status: int
+    reads: frozenset[str]
+    marks: str | None
+    path: str  # request rules: the field the message concerns
+    template: str
+    echoes: bool  # whether the message quotes submitted values
+    constant: Violation | None  # request rules without echoes: the violation itself
+
+    def violation(self, path: str, echo: Mapping[str, Any]) -> Violation:
+        if not self.echoes:
+            if self.constant is not None:
+                return self.constant
+            return Violation(self.id, self.status, self.template.format(path=path), path)
+        return Violation(self.id, self.status, self.template.format(path=path, **echo), path)
+
+
+def _prepare(rule: Rule) -> _Prepared:
+    path = getattr(rule, "field", "") if rule.scope is Scope.REQUEST else ""
+    template = _template(rule)
+    echoes = bool(rule._echo_names())
+    constant = None
+    if rule.scope is Scope.REQUEST and not echoes:
+        constant = Violation(rule.id, rule.status, template.format(path=path), path)
+    return _Prepared(
+        rule,
+        rule.id,
+        rule.status,
+        frozenset(rule.reads),
+        rule.marks,
+        path,
+        template,
+        echoes,
+        constant,
+    )
+
+
+_PREPARED: Final = {rule: _prepare(rule) for rule in _ORDERED}
+
+
+def _steps() -> tuple[Rule | tuple[Rule, ...], ...]:
+    """The rules in order, consecutive image rules grouped: each group runs over every image
+    (images outer, rules inner) at its place between the request rules (SPEC section 3)."""
+    out: list[Rule | tuple[Rule, ...]] = []
+    group: list[Rule] = []
+    for rule in _ORDERED:
+        if rule.scope is Scope.IMAGE:
+            group.append(rule)
+            continue
+        if group:
+            out.append(tuple(group))
+            group = []
+        out.append(rule)
+    if group:
+        out.append(tuple(group))
+    return tuple(out)
+
+
+_DIAGNOSIS_STEPS: Final = tuple(
+    tuple(_PREPARED[r] for r in step) if isinstance(step, tuple) else _PREPARED[step]
+    for step in _steps()
+)
+
+# ---------------------------------------------------------------- the compiled path
 
 
 def _given(name: str) -> str:
@@ -735,13 +827,13 @@ def _const(ns: dict[str, Any], value: Any) -> str:
     return name
 
 
-# One emitter per rule kind: a Python expression that is True when the rule surely holds.
+# One emitter per rule kind: a Python expression that is True when the rule holds.
 # ``v`` names a field's (or member's) local variable; ``ns`` collects constants.
 Emitter = Callable[[Any, Callable[[str], str], dict[str, Any]], str]
 _EMITTERS: Final[dict[type[Rule], Emitter | None]] = {
-    JsonBody: None,  # the function's own preamble
-    JsonTypes: None,  # likewise, per field
-    Fetched: None,  # network: never on the fast path
+    JsonBody: None,  # the caller's own test
+    JsonTypes: None,  # the type checks of the preamble
+    Fetched: None,  # network: never on the compiled path
     HttpStatus: None,
     OneOf: lambda r, v, ns: (
         f"(not {_given(v(r.field))} or {v(r.field)} in {_const(ns, frozenset(r.values))})"
@@ -762,17 +854,45 @@ _EMITTERS: Final[dict[type[Rule], Emitter | None]] = {
     NotBoth: lambda r, v, ns: f"({v(r.a)} is None or {v(r.b)} is None)",
     EitherOf: lambda r, v, ns: f"({v(r.a)} is not None or {v(r.b)} is not None)",
     RequiredWith: lambda r, v, ns: f"({v(r.with_)} is None or {v(r.member)} is not None)",
-    # Data images go to the full path: their base64 costs far more than the detour.
-    Base64: lambda r, v, ns: f"({v(r.member)} is None)",
-    MaxBytes: lambda r, v, ns: f"({v(r.member)} is None)",
+    # Decoding is the diagnosis' business (it also gives the format warnings): see _DEFER.
+    Base64: lambda r, v, ns: "True",
+    MaxBytes: lambda r, v, ns: "True",
     ImageMediaType: lambda r, v, ns: f"({v(r.member)} is None or is_media_type({v(r.member)}))",
     PublicHttpsUrl: lambda r, v, ns: (
-        f"({v(r.member)} is None or url_problem({v(r.member)}) is None)"
+        f"({v(r.member)} is None or {v(r.member)} in URL_OK or url_ok({v(r.member)}))"
     ),
 }
+# Rule kinds the compiled path hands to the diagnosis when they apply to a given value.
+_DEFER: Final[dict[type[Rule], Emitter]] = {
+    Base64: lambda r, v, ns: f"{v(r.member)} is not None",
+    MaxBytes: lambda r, v, ns: f"{v(r.member)} is not None",
+}
+
+# URLs that passed the static checks, so that a client sending the same URLs again pays one
+# set lookup; bounded, and emptied when full.
+_URL_OK: Final[set[str]] = set()
+_URL_OK_MAX: Final = 4096
 
 
-def _compile() -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+def _url_ok(url: str) -> bool:
+    if media.url_problem(url) is not None:
+        return False
+    if len(_URL_OK) >= _URL_OK_MAX:
+        _URL_OK.clear()
+    if len(url) <= 2048:
+        _URL_OK.add(url)
+    return True
+
+
+_BAIL: Final = -1
+
+
+def _compile() -> Callable[[dict[str, Any]], Report | None]:
+    """Generate one function from the catalogue: the field table becomes type checks, each rule
+    an ``if`` in SPEC section 3 order with its skipping decided at generation time.  It answers
+    every request whose fields are well typed and known and whose images are URLs (or fail
+    their shape rules); for anything else (data to decode, warnings to give, Python oddities)
+    it returns ``None`` and the diagnosis answers."""
     missing = {type(r) for r in catalog.RULES} - set(_EMITTERS)
     if missing:
         raise TypeError(
@@ -781,7 +901,16 @@ def _compile() -> Callable[[dict[str, Any]], dict[str, Any] | None]:
     ns: dict[str, Any] = {
         "MISSING": MISSING,
         "is_media_type": media.is_image_media_type,
-        "url_problem": media.url_problem,
+        "url_ok": _url_ok,
+        "URL_OK": _URL_OK,
+        "Violation": Violation,
+        "View": _Values,
+        "Report": Report,
+        "Accepted": _Accepted,
+        "BAIL": _BAIL,
+        "FIELD_SET": frozenset(_FIELD_NAMES),
+        "new": object.__new__,
+        "MEMBER_SET": frozenset(_MEMBER_NAMES),
     }
 
     def field_var(name: str) -> str:
@@ -790,78 +919,317 @@ def _compile() -> Callable[[dict[str, Any]], dict[str, Any] | None]:
     def member_var(name: str) -> str:
         return f"m_{name}"
 
-    lines = ["def image(v):", "    get = v.get", "    n = 0"]
-    for member in catalog.IMAGE_MEMBERS:
-        m = member_var(member.name)
-        lines += [
-            f"    {m} = get({member.name!r})",
-            f"    if {m} is not None:",
-            f"        if type({m}) is not str: return None",
-            "        n += 1",
-            f"    elif {member.name!r} in v: n += 1",
-        ]
-    lines.append("    if n != len(v): return None")
-    for rule in catalog.RULES:
-        emit = _EMITTERS[type(rule)]
-        if emit is not None and rule.scope is Scope.IMAGE:
-            lines.append(f"    if not {emit(rule, member_var, ns)}: return None")
-    members = ", ".join(f"{m.name!r}: {member_var(m.name)}" for m in catalog.IMAGE_MEMBERS)
-    lines += [f"    return {{{members}}}", ""]
+    def fail(rule: Rule, var: Callable[[str], str], path: str) -> str:
+        prep = _PREPARED[rule]
+        key = _const(ns, prep)
+        if not prep.echoes:
+            if prep.constant is not None:
+                return f"e.append({key}.constant)"
+            return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
+        view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
+        return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
 
+    lines: list[str] = []
+    # Image shape (row 2 for image members): an exact dict of known members, str or null.
     lines += [
-        "def fast(p):",
-        "    if type(p) is not dict: return None",
-        "    get = p.get",
-        "    n = 0",
+        "def shape(v):",
+        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
+        "    get = v.get",
     ]
+    for member in catalog.IMAGE_MEMBERS:
+        if member.type is not JsonType.STRING or not member.nullable:
+            raise TypeError("the compiled path expects nullable string image members")
+        m = member_var(member.name)
+        lines.append(f"    {m} = get({member.name!r})")
+        lines.append(f"    if {m} is not None and type({m}) is not str: return False")
+    lines += ["    return True", ""]
+
+    # Image rule groups: each a function of (image, path, errors, marks) -> marks, or BAIL.
+    steps = _steps()
+    bits: dict[str, int] = {}
+    for rule in _ORDERED:
+        if rule.scope is Scope.IMAGE and rule.marks:
+            bits.setdefault(rule.marks, 1 << len(bits))
+    whole = bits.get("image", 0)
+    group_names: dict[int, str] = {}
+    marked: set[str] = set()  # marks an earlier image rule may have set
+    for index, step in enumerate(steps):
+        if not isinstance(step, tuple):
+            continue
+        name = group_names[index] = f"group_{index}"
+        lines += [f"def {name}(v, path, e, mask):"]
+        if whole and "image" in marked:
+            lines.append(f"    if mask & {whole}: return mask")
+        lines.append("    get = v.get")
+        for member in catalog.IMAGE_MEMBERS:
+            lines.append(f"    {member_var(member.name)} = get({member.name!r})")
+        for rule in step:
+            reads = [bits[r] for r in _PREPARED[rule].reads if r in bits and r in marked]
+            indent = "    "
+            if reads:
+                lines.append(f"    if not mask & {sum(reads)}:")
+                indent = "        "
+            defer = _DEFER.get(type(rule))
+            if defer is not None:
+                lines.append(f"{indent}if {defer(rule, member_var, ns)}: return BAIL")
+            holds = _EMITTERS[type(rule)](rule, member_var, ns)  # type: ignore[misc]
+            if holds == "True":
+                continue
+            lines.append(f"{indent}if not {holds}:")
+            lines.append(f"{indent}    {fail(rule, member_var, 'path')}")
+            if rule.marks:
+                lines.append(f"{indent}    mask |= {bits[rule.marks]}")
+                if rule.marks == "image":
+                    lines.append(f"{indent}    return mask")
+                marked.add(rule.marks)
+        lines += ["    return mask", ""]
+
+    lines += _accepting(ns, field_var, member_var)
+    lines += [
+        "def ordered(p):",
+        "    if not p.keys() <= FIELD_SET: return None",
+        "    get = p.get",
+    ]
+    image_fields: list[tuple[str, bool]] = []
     for spec in catalog.FIELDS:
         f = field_var(spec.name)
-        default = _const(
-            ns, list(spec.default) if isinstance(spec.default, tuple) else spec.default
-        )
-        nullable = f" and {f} is not None" if spec.nullable else ""
-        lines += [f"    {f} = get({spec.name!r}, MISSING)", f"    if {f} is MISSING:"]
+        default = spec.default
         if spec.type is JsonType.ARRAY:
-            lines.append(f"        {f} = []")
-        else:
-            lines.append(f"        {f} = {default}")
-        lines += ["    else:", "        n += 1"]
+            default = ()
+        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
         if spec.type is JsonType.STRING:
-            lines.append(f"        if type({f}) is not str{nullable}: return None")
+            allowed = [f"type({f}) is str"]
+            if spec.nullable:
+                allowed.append(f"{f} is None")
+            if default is MISSING:
+                allowed.append(f"{f} is MISSING")
+            lines.append(f"    if not ({' or '.join(allowed)}): return None")
         elif spec.type is JsonType.BOOLEAN:
-            lines.append(f"        if type({f}) is not bool: return None")
+            lines.append(f"    if {f} is not True and {f} is not False: return None")
         elif spec.type is JsonType.OBJECT:
-            lines += [
-                f"        if {f} is not None:",
-                f"            if type({f}) is not dict: return None",
-                f"            {f} = image({f})",
-                f"            if {f} is None: return None",
-            ]
+            if not spec.nullable or default is not None:
+                raise TypeError("the compiled path expects images to be nullable objects")
+            lines.append(f"    if {f} is not None and not shape({f}): return None")
+            image_fields.append((spec.name, False))
         else:
             lines += [
-                f"        if type({f}) is not list: return None",
-                f"        {f} = [image(x) if type(x) is dict else None for x in {f}]",
-                f"        if None in {f}: return None",
+                f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return None",
+                f"    for x in {f}:",
+                "        if not shape(x): return None",
             ]
-    lines.append("    if n != len(p): return None")
-    for rule in catalog.RULES:
-        emit = _EMITTERS[type(rule)]
-        if emit is not None and rule.scope is Scope.REQUEST:
-            lines.append(f"    if not {emit(rule, field_var, ns)}: return None")
-    # Anything that earns a warning takes the full path, which gives warnings.
+            image_fields.append((spec.name, True))
+    # The typed fields go on to the rules; fast() comes here directly once it has typed them.
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
+    lines += [f"    return listed(p, {typed}, False)", "", f"def listed(p, {typed}, images_ok):"]
+    # Anything that earns a warning goes to the diagnosis, which gives warnings.
     lines.append("    if f_type == 'image_edit' and f_aspect_ratio is not None: return None")
-    fields = ", ".join(f"{s.name!r}: {field_var(s.name)}" for s in catalog.FIELDS)
-    lines.append(f"    return {{{fields}}}")
+    lines.append("    e = []")
+    # The images, in SPEC order, as [image, path, marks].
+    lines += ["    imgs = []", "    if not images_ok:"]
+    for name, is_array in image_fields:
+        f = field_var(name)
+        if is_array:
+            paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
+            lines += [
+                f"        for i, x in enumerate({f}):",
+                f"            imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
+            ]
+        else:
+            lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
+    flags: set[str] = set()  # request fields an earlier rule may have marked
+    for index, step in enumerate(steps):
+        if isinstance(step, tuple):
+            lines += [
+                "    for im in imgs:",
+                f"        mask = {group_names[index]}(im[0], im[1], e, im[2])",
+                "        if mask < 0: return None",
+                "        im[2] = mask",
+            ]
+            continue
+        rule = step
+        emit = _EMITTERS[type(rule)]
+        if emit is None or rule.scope is not Scope.REQUEST:
+            continue
+        skip = [f"bad_{name}" for name in sorted(_PREPARED[rule].reads & flags)]
+        cond = f"not {emit(rule, field_var, ns)}"
+        if skip:
+            cond = f"not ({' or '.join(skip)}) and {cond}"
+        lines += [f"    if {cond}:", f"        {fail(rule, field_var, repr(_PREPARED[rule].path))}"]
+        if rule.marks:
+            lines.append(f"        bad_{rule.marks} = True")
+            flags.add(rule.marks)
+    lines += [
+        "    if not e: return Accepted(p)",
+        "    first = e[0]",
+        "    return Report(first[1], first[2], tuple(e), (), None)",
+    ]
+    # Flags start false (only those some rule sets).
+    at = lines.index("    e = []")
+    for name in sorted(flags):
+        lines.insert(at, f"    bad_{name} = False")
     source = "\n".join(lines)
     exec(compile(source, "<luma_schema compiled catalogue>", "exec"), ns)
-    compiled: Callable[[dict[str, Any]], dict[str, Any] | None] = ns["fast"]
+    compiled: Callable[[dict[str, Any]], Report | None] = ns["fast"]
     compiled.__doc__ = source
     return compiled
 
 
+def _accepting(
+    ns: dict[str, Any], field_var: Callable[[str], str], member_var: Callable[[str], str]
+) -> list[str]:
+    """``fast(p)``: the common case, a request that breaks no rule, as one chain of tests with
+    no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
+    request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
+    lines = [
+        "def image_ok(v):",
+        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
+        "    get = v.get",
+    ]
+    for member in catalog.IMAGE_MEMBERS:
+        m = member_var(member.name)
+        lines.append(f"    {m} = get({member.name!r})")
+        lines.append(f"    if {m} is not None and type({m}) is not str: return False")
+    image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
+    # Members whose rules defer to the diagnosis must be null here; the other tests are
+    # simplified knowing it (order does not matter on this path).
+    nulls: set[str] = set()
+    for rule in image_rules:
+        defer = _DEFER.get(type(rule))
+        if defer is not None:
+            line = f"    if {defer(rule, member_var, ns)}: return False"
+            if line not in lines:
+                lines.append(line)
+            nulls.update(member_var(m) for m in rule.reads)
+    for rule in image_rules:
+        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), nulls)  # type: ignore[misc]
+        if holds != "(True)":
+            lines.append(f"    if not {holds}: return False")
+    lines += ["    return True", ""]
+
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
+    lines += [
+        "def fast(p):",
+        "    if not p.keys() <= FIELD_SET: return ordered(p)",
+        "    get = p.get",
+    ]
+    for spec in catalog.FIELDS:
+        f = field_var(spec.name)
+        default = () if spec.type is JsonType.ARRAY else spec.default
+        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        if spec.type is JsonType.STRING:
+            allowed = [f"type({f}) is str"]
+            if spec.nullable:
+                allowed.append(f"{f} is None")
+            lines.append(f"    if not ({' or '.join(allowed)}): return ordered(p)")
+        elif spec.type is JsonType.BOOLEAN:
+            lines.append(f"    if {f} is not True and {f} is not False: return ordered(p)")
+        elif spec.type is JsonType.OBJECT:
+            lines.append(f"    if {f} is not None and not image_ok({f}): return ordered(p)")
+        else:
+            lines += [
+                f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)",
+                f"    for x in {f}:",
+                "        if not image_ok(x): return ordered(p)",
+            ]
+    for rule in _ORDERED:
+        emit = _EMITTERS[type(rule)]
+        if emit is not None and rule.scope is Scope.REQUEST:
+            holds = _known_present(emit(rule, field_var, ns), field_var)
+            if holds != "True":
+                # fast() has seen every image rule hold: only request rules can fail.
+                lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
+    lines += [
+        "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
+        "    r = new(Accepted)",
+        "    r._payload = p",
+        "    return r",
+        "",
+    ]
+    return lines
+
+
+def _simplify(expr: str, nulls: set[str]) -> str:
+    """``expr`` with the names in ``nulls`` known to be None, folded: ``(a is None or b is
+    None)`` with ``b`` null is ``True``."""
+
+    class Fold(ast.NodeTransformer):
+        def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            if (
+                isinstance(node.left, ast.Name)
+                and node.left.id in nulls
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.Is, ast.IsNot))
+                and isinstance(node.comparators[0], ast.Constant)
+                and node.comparators[0].value is None
+            ):
+                return ast.Constant(isinstance(node.ops[0], ast.Is))
+            return self.generic_visit(node)
+
+        def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
+                return ast.Constant(not node.operand.value)
+            return node
+
+        def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+            self.generic_visit(node)
+            decisive = isinstance(node.op, ast.Or)  # True decides an `or`, False an `and`
+            values = []
+            for value in node.values:
+                if isinstance(value, ast.Constant):
+                    if bool(value.value) is decisive:
+                        return ast.Constant(decisive)
+                    continue
+                values.append(value)
+            if not values:
+                return ast.Constant(not decisive)
+            if len(values) == 1:
+                return values[0]
+            node.values = values
+            return node
+
+    tree = Fold().visit(ast.parse(expr, mode="eval"))
+    return f"({ast.unparse(tree)})"
+
+
+def _known_present(expr: str, field_var: Callable[[str], str]) -> str:
+    """Simplify an emitted test for ``fast``, where no field is MISSING (the type checks saw to
+    it) and only nullable fields can be None."""
+    for spec in catalog.FIELDS:
+        f = field_var(spec.name)
+        given = f"({f} is not None)" if spec.nullable else "True"
+        expr = expr.replace(_given(f), given).replace(f"({f} is not MISSING)", "True")
+    for before, after in (
+        ("(not True or ", "("),
+        (" or not True or ", " or "),
+        (" and True and ", " and "),
+        (" and True)", ")"),
+    ):
+        expr = expr.replace(before, after)
+    return expr
+
+
+def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
+    """The full form (SPEC section 4) of a request the compiled path accepted: every field,
+    defaults filled, each image with exactly its members."""
+    out: dict[str, Any] = {}
+    for spec in catalog.FIELDS:
+        value = payload.get(spec.name, MISSING)
+        if spec.type is JsonType.OBJECT:
+            value = None if value is MISSING or value is None else _normal_image(value)
+        elif spec.type is JsonType.ARRAY:
+            value = [] if value is MISSING else [_normal_image(item) for item in value]
+        elif value is MISSING:
+            value = spec.default
+        out[spec.name] = value
+    return out
+
+
+def _normal_image(image: dict[str, Any]) -> dict[str, Any]:
+    return {name: image.get(name) for name in _MEMBER_NAMES}
+
+
 _fast: Final = _compile()
-_NO_ERRORS: Final[tuple[Violation, ...]] = ()
-_NO_WARNINGS: Final[tuple[Notice, ...]] = ()
 
 
 def check(payload: object, fetch: bool = False) -> Report:
@@ -869,26 +1237,32 @@ def check(payload: object, fetch: bool = False) -> Report:
     as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
-    body: Any = payload
-    kind = type(payload)  # not isinstance: an object's __class__ may lie
-    parsed = issubclass(kind, (bytes, str, bytearray, memoryview))
-    if parsed:
-        text: Any = payload
-        if kind is not bytes and kind is not str:
-            text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
-        try:
-            body = _parse(text)
-        except _NotJson:
-            return _not_json()
-    if not fetch and type(body) is dict:
-        try:
-            request = _fast(body)
-        except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy
-            request = None
-        if request is not None:
-            return Report(201, None, _NO_ERRORS, _NO_WARNINGS, request)
-    # Parsed JSON text is plain already; a Python payload is copied so no override runs.
-    return _diagnose(body if parsed else _plain(body), fetch)
+    try:
+        body: Any = payload
+        kind = type(payload)  # not isinstance: an object's __class__ may lie
+        parsed = issubclass(kind, (bytes, str, bytearray, memoryview))
+        if parsed:
+            text: Any = payload
+            if kind is not bytes and kind is not str:
+                text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
+            try:
+                body = _parse(text)
+            except _NotJson:
+                return _not_json()
+        if not fetch and type(body) is dict:
+            try:
+                report = _fast(body)
+            except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy
+                report = None
+            if report is not None:
+                return report
+        # Parsed JSON text is plain already; a Python payload is copied so no override runs.
+        return _diagnose(body if parsed else _plain(body), fetch)
+    except RecursionError:
+        return _not_json()
+    except Exception:
+        # A payload whose own methods fail (a hostile __eq__, say) cannot be read as JSON.
+        return _not_json()
 
 
 def iter_errors(payload: object) -> Iterator[Violation]:

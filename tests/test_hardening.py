@@ -375,13 +375,13 @@ anything = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(anything)
 def test_anything_gets_a_report(blueprint: Any) -> None:
     assert_report(luma_schema.check(build(blueprint)))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8),
     st.sampled_from(["", "\ufeff"]),

@@ -1,0 +1,97 @@
+"""The 50 MiB cap, exactly, and the memory check() needs for an image that large."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from luma_schema import catalog, check
+
+CAP = catalog.MAX_IMAGE_BYTES
+
+
+def b64_of_size(size: int) -> str:
+    """Valid base64 of exactly ``size`` decoded bytes (no encoding needed)."""
+    tail = {0: "", 1: "QQ==", 2: "QUE="}[size % 3]
+    return "QUFB" * (size // 3) + tail
+
+
+def request(data: str) -> dict[str, Any]:
+    return {
+        "type": "image_edit",
+        "prompt": "x",
+        "source": {"data": data, "media_type": "image/png"},
+    }
+
+
+def test_exactly_the_cap_is_valid_one_more_is_413() -> None:
+    assert CAP == 52_428_800
+    assert check(request(b64_of_size(CAP))).ok
+    over = check(request(b64_of_size(CAP + 1)))
+    assert (over.status, over.detail) == (413, "source: image exceeds 50 MB limit")
+    assert [e.rule for e in over.errors] == ["image_too_large"]
+
+
+def test_invalid_and_oversized_is_422() -> None:
+    data = b64_of_size(CAP + 3)
+    bad = data[:100] + "*" + data[101:]
+    report = check(request(bad))
+    assert (report.status, report.detail) == (422, "source: invalid base64 data")
+    assert len(report.errors) == 1
+
+
+def peak(func: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def big() -> dict[str, Any]:
+    return request(b64_of_size(CAP))
+
+
+def test_memory_of_a_dict_with_a_50_mib_image(big: dict[str, Any]) -> None:
+    def run() -> None:
+        report = check(big)
+        assert report.ok
+
+    assert peak(run) <= 32 << 20
+
+
+def test_memory_of_the_same_request_as_json_bytes(big: dict[str, Any]) -> None:
+    text = json.dumps(big).encode()
+    reports: list[Any] = []
+
+    def run() -> None:
+        reports.append(check(text))
+
+    assert peak(run) <= len(text) + (32 << 20)
+    report = reports[0]
+    assert report.ok
+    # The request is made lazily, and then it is the real string.
+    request_ = report.request
+    assert request_["source"]["data"] == big["source"]["data"]
+    assert request_["source"]["media_type"] == "image/png" and request_["type"] == "image_edit"
+    assert report.request is request_
+
+
+def test_big_json_text_still_answers_errors_and_warnings() -> None:
+    body = {
+        "prompt": "x",
+        "type": "image_edit",
+        "source": {"data": b64_of_size(CAP + 1), "media_type": "image/png"},
+        "extra": 1,
+    }
+    report = check(json.dumps(body))
+    assert [e.rule for e in report.errors] == ["image_too_large"]
+    assert [(w.code, w.path) for w in report.warnings] == [("unknown_field", "extra")]

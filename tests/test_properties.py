@@ -1,0 +1,154 @@
+"""Properties: generated requests against the engine, the compiled path, JSON text and the model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from luma_schema import GenerationRequest, catalog, check, engine
+from luma_schema.strategies import valid_requests, violating
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STATIC = [r.id for r in catalog.RULES if r.scope.value != "fetch"]
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=5),
+    max_leaves=20,
+)
+field_names = st.sampled_from([f.name for f in catalog.FIELDS] + ["url", "data", "image_refs"])
+objects = st.dictionaries(field_names, json_values, max_size=8)
+
+
+def summary(report: Any) -> tuple[Any, ...]:
+    return (report.status, report.detail, report.errors, report.warnings, report.request)
+
+
+@SETTINGS
+@given(valid_requests())
+def test_valid_requests_are_ok(request: dict[str, Any]) -> None:
+    report = check(request)
+    assert report.ok, report.errors
+    assert list(report.request) == [f.name for f in catalog.FIELDS]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rule_id", STATIC)
+def test_violating_breaks_exactly_that_rule(rule_id: str) -> None:
+    rule = catalog.rule(rule_id)
+    examples = 3 if rule_id == "image_too_large" else 25
+
+    @settings(SETTINGS, max_examples=examples)
+    @given(violating(rule_id))
+    def run(payload: Any) -> None:
+        report = check(payload)
+        assert [e.rule for e in report.errors] == [rule_id]
+        assert report.status == rule.status
+        assert report.detail == report.errors[0].detail
+        path = report.errors[0].path
+        echo = {"value": _echo(payload, rule_id), "model": _model(payload)}
+        if rule.scope.value != "types":
+            assert report.detail == rule.render(path, **echo)
+
+    run()
+
+
+def _echo(payload: Any, rule_id: str) -> Any:
+    field = getattr(catalog.rule(rule_id), "field", "")
+    return payload.get(field) if isinstance(payload, dict) else None
+
+
+def _model(payload: Any) -> Any:
+    return payload.get("model", "uni-1") if isinstance(payload, dict) else None
+
+
+def test_violating_refuses_network_rules() -> None:
+    with pytest.raises(ValueError, match="url_fetch_failed"):
+        violating("url_fetch_failed")
+
+
+@SETTINGS
+@given(st.one_of(json_values, objects, st.text(), st.binary()))
+def test_check_never_raises(payload: Any) -> None:
+    report = check(payload)
+    assert report.status in (201, 400, 413, 422)
+    assert report.ok == (not report.errors)
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        valid_requests(),
+        objects,
+        *[violating(r) for r in STATIC if r not in ("image_too_large", "body_not_object")],
+    )
+)
+def test_json_text_answers_as_the_dict(payload: Any) -> None:
+    direct = check(payload)
+    for text in (
+        json.dumps(payload),
+        json.dumps(payload).encode(),
+        json.dumps(payload, ensure_ascii=False).encode(),
+    ):
+        assert summary(check(text)) == summary(direct)
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        valid_requests(),
+        objects,
+        *[violating(r) for r in STATIC if r not in ("image_too_large", "body_not_object")],
+    )
+)
+def test_compiled_path_agrees_with_the_diagnosis(payload: dict[str, Any]) -> None:
+    full = engine._diagnose(payload, False)
+    fast = engine._fast(payload)
+    if fast is not None:
+        assert (fast.status, fast.detail, fast.errors, fast.warnings) == (
+            full.status,
+            full.detail,
+            full.errors,
+            full.warnings,
+        )
+        assert fast.request == full.request
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        valid_requests(), objects, *[violating(r) for r in STATIC if r not in ("image_too_large",)]
+    )
+)
+def test_model_agrees_with_the_engine(payload: Any) -> None:
+    report = check(payload)
+    try:
+        model = GenerationRequest.model_validate(payload)
+    except ValidationError as exc:
+        assert not report.ok
+        error = exc.errors()[0]
+        assert error["msg"] == report.detail
+        assert error["type"] == report.errors[0].rule
+        assert (
+            error["ctx"]["status"] == report.status
+            and error["ctx"]["rule"] == report.errors[0].rule
+        )
+    else:
+        assert report.ok
+        assert model.model_dump() == report.request
+
+
+def test_compiled_path_takes_the_common_cases() -> None:
+    valid = {"type": "image_edit", "prompt": "x", "source": {"url": "https://example.com/a.png"}}
+    invalid = {"type": "image_edit", "prompt": "x"}
+    assert engine._fast(valid) is not None and engine._fast(valid).ok  # type: ignore[union-attr]
+    assert engine._fast(invalid) is not None
+    assert engine._fast(invalid).detail == check(invalid).detail  # type: ignore[union-attr]
