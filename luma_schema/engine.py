@@ -1238,31 +1238,36 @@ def check(payload: object, fetch: bool = False) -> Report:
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
     try:
-        body: Any = payload
-        kind = type(payload)  # not isinstance: an object's __class__ may lie
-        parsed = issubclass(kind, (bytes, str, bytearray, memoryview))
-        if parsed:
-            text: Any = payload
-            if kind is not bytes and kind is not str:
-                text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
-            try:
-                body = _parse(text)
-            except _NotJson:
-                return _not_json()
-        if not fetch and type(body) is dict:
-            try:
-                report = _fast(body)
-            except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy
-                report = None
-            if report is not None:
-                return report
-        # Parsed JSON text is plain already; a Python payload is copied so no override runs.
-        return _diagnose(body if parsed else _plain(body), fetch)
+        return _check(payload, fetch)
     except RecursionError:
         return _not_json()
     except Exception:
         # A payload whose own methods fail (a hostile __eq__, say) cannot be read as JSON.
         return _not_json()
+
+
+def _check(payload: object, fetch: bool) -> Report:
+    # check() without its safety net: the fuzzer calls this, so that a bug is a crash it sees.
+    body: Any = payload
+    kind = type(payload)  # not isinstance: an object's __class__ may lie
+    parsed = issubclass(kind, (bytes, str, bytearray, memoryview))
+    if parsed:
+        text: Any = payload
+        if kind is not bytes and kind is not str:
+            text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
+        try:
+            body = _parse(text)
+        except _NotJson:
+            return _not_json()
+    if not fetch and type(body) is dict:
+        try:
+            report = _fast(body)
+        except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy
+            report = None
+        if report is not None:
+            return report
+    # Parsed JSON text is plain already; a Python payload is copied so no override runs.
+    return _diagnose(body if parsed else _plain(body), fetch)
 
 
 def iter_errors(payload: object) -> Iterator[Violation]:
