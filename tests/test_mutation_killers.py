@@ -4,6 +4,7 @@ steps) exercised again at test time, and the rule kinds' parameters, reads, mark
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def test_the_compiled_path_answers_the_common_cases_itself(fresh_fast: Any) -> N
 def test_steps_group_consecutive_image_rules_between_request_rules() -> None:
     steps = engine._steps()
     flat: list[Any] = []
-    for before, after in zip(steps, steps[1:], strict=False):
+    for before, after in itertools.pairwise(steps):
         assert not (isinstance(before, tuple) and isinstance(after, tuple))
     for step in steps:
         if isinstance(step, tuple):
