@@ -285,9 +285,9 @@ def loop(runs: int, seed: int) -> None:
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    runs = [arg for arg in sys.argv[1:] if arg.startswith("--loop=")]
-    if runs:
-        loop(int(runs[0].split("=", 1)[1]), seed=1)
+    options = dict(arg[2:].split("=", 1) for arg in sys.argv[1:] if arg.startswith("--"))
+    if "loop" in options:
+        loop(int(options["loop"]), seed=int(options.get("seed", "1")))
         return
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
