@@ -798,3 +798,61 @@ def test_iter_errors_and_missing() -> None:
     report = engine.check({"prompt": "x"})
     assert report.ok and report.request == engine._normalise({"prompt": "x"})
     assert report.request is report.request
+
+
+def test_the_compiler_refuses_what_it_cannot_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, slots=True, repr=False)
+    class Novel(Required):
+        pass
+
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            catalog, "RULES", (*catalog.RULES, Novel("novel", 400, "{field}", field="prompt"))
+        )
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the engine cannot compile rule kinds ['Novel']"
+    members = (catalog.IMAGE_MEMBERS[0], Field("data", JsonType.STRING), catalog.IMAGE_MEMBERS[2])
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "IMAGE_MEMBERS", members)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects nullable string image members"
+    members = (catalog.IMAGE_MEMBERS[0], Field("data", JsonType.BOOLEAN, nullable=True))
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "IMAGE_MEMBERS", members)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects nullable string image members"
+    fields = tuple(
+        Field("source", JsonType.OBJECT) if f.name == "source" else f for f in catalog.FIELDS
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "FIELDS", fields)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects images to be nullable objects"
+    engine._compile()  # as shipped
+
+
+def test_a_verbatim_listing_is_kept_as_written() -> None:
+    rule = OneOf("ok_id", 400, "{valid}", field="m", values=("b", "a"), listing="b, a")
+    assert rule.params() == {"field": "m", "valid": "b, a"}
+    assert OneOf("ok_id", 400, "{valid}", field="m", values=("b", "a")).params()["valid"] == "a, b"
+
+
+def test_simplify_keeps_what_it_cannot_fold() -> None:
+    s = engine._simplify
+    assert s("not (a is None)", {"b"}) == "(not a is None)"
+    assert s("(b is None and a is None and c is None)", {"b"}) == "(a is None and c is None)"
+    assert s("(b is not None or a is None or c is None)", {"b"}) == "(a is None or c is None)"
+
+
+def test_an_accepted_report_normalises_on_first_read() -> None:
+    accepted = engine._Accepted({"prompt": "x", "style": "manga"})
+    assert accepted.ok and accepted.status == 201 and accepted.detail is None
+    assert accepted.errors == () and accepted.warnings == ()
+    assert accepted.request == engine._normalise({"prompt": "x", "style": "manga"})
+    assert accepted.request is accepted.request
