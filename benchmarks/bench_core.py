@@ -186,16 +186,23 @@ def _fastjsonschema(schema: dict[str, Any]) -> Callable[[Any], bool]:
     return ok
 
 
-def _per_call(func: Callable[[], object], budget: float = 0.25) -> float:
-    """Best time of one call, in seconds (calls batched to ~``budget`` s, best of 7 batches)."""
+def _batch(func: Callable[[], object], budget: float = 0.01) -> int:
+    """How many calls make a batch of about ``budget`` seconds."""
     number = 1
-    while True:
-        elapsed = timeit.timeit(func, number=number)
-        if elapsed >= budget / 5 or number >= 1 << 22:
-            break
+    while timeit.timeit(func, number=number) < budget and number < 1 << 22:
         number *= 2
-    runs = timeit.repeat(func, number=number, repeat=7)
-    return min(runs) / number
+    return number
+
+
+def _best(funcs: list[Callable[[], object]], rounds: int = 50) -> list[float]:
+    """Best time of one call of each function, in seconds.  The peers take turns, batch by
+    batch, so that a busy moment of the machine hits them all alike."""
+    numbers = [_batch(func) for func in funcs]
+    best = [float("inf")] * len(funcs)
+    for _ in range(rounds):
+        for i, (func, number) in enumerate(zip(funcs, numbers, strict=True)):
+            best[i] = min(best[i], timeit.timeit(func, number=number) / number)
+    return best
 
 
 def requests_table() -> None:
@@ -218,12 +225,13 @@ def requests_table() -> None:
         if not got_valid or got_invalid:
             raise SystemExit(f"{name} disagrees on the verdicts: {got_valid}, {got_invalid}")
 
-    rows = []
-    for name, func in peers:
-        times = []
-        for payload in (VALID, INVALID):
-            times.append(_per_call(lambda func=func, payload=payload: func(payload)))
-        rows.append((name, *times))
+    calls = [
+        (lambda func=func, payload=payload: func(payload))
+        for _, func in peers
+        for payload in (VALID, INVALID)
+    ]
+    times = _best(calls)
+    rows = [(name, times[2 * i], times[2 * i + 1]) for i, (name, _) in enumerate(peers)]
     base_valid, base_invalid = rows[1][1], rows[1][2]
     print("typical image_edit request (200-char prompt, source url, two image_ref urls)")
     print(f"{'validator':<28} {'valid µs':>9} {'ratio':>7} {'invalid µs':>11} {'ratio':>7}")

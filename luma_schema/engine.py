@@ -13,7 +13,9 @@ import ast
 import difflib
 import json
 import math
+import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -50,6 +52,10 @@ _TYPES_RULE: Final = next(r for r in catalog.RULES if r.scope is Scope.TYPES)
 _FIELD_NAMES: Final = tuple(f.name for f in catalog.FIELDS)
 _MEMBER_NAMES: Final = tuple(m.name for m in catalog.IMAGE_MEMBERS)
 _ADVICE: Final = catalog.ADVICE_BY_ID
+# Image members read in chunks (base64 data): a big JSON text's long strings stay in place there.
+_BLOB_MEMBERS: Final = frozenset(
+    r.member for r in catalog.RULES if isinstance(r, (Base64, MaxBytes))
+)
 
 
 class Violation(NamedTuple):
@@ -158,6 +164,23 @@ class _Accepted(Report):
         except AttributeError:
             request = self._request = _normalise(self._payload)
             return request
+
+
+class _Refused(Report):
+    """A refusal of the compiled path, made with one allocation and one store: the status and
+    detail are the first error's, and there are no warnings (else the diagnosis answers)."""
+
+    __slots__ = ()
+    warnings: tuple[Notice, ...] = ()
+    _request = None
+
+    @property
+    def status(self) -> int:  # type: ignore[override]
+        return self.errors[0].status
+
+    @property
+    def detail(self) -> str:  # type: ignore[override]
+        return self.errors[0].detail
 
 
 class RequestError(ValueError):
@@ -419,9 +442,15 @@ def _plain_container(
     return out
 
 
-def _as_str(value: Any) -> Any:
-    """An exact ``str`` for a ``str`` subclass (its overrides must not run); Blobs stay."""
-    return value if type(value) is str or isinstance(value, media.Blob) else str.__str__(value)
+def _as_str(value: Any, keep_blob: bool = False) -> Any:
+    """An exact ``str`` for a ``str`` subclass (its overrides must not run).  A Blob (a long
+    string of a big JSON text) stays one only where a rule reads it in chunks (base64 data);
+    anywhere else it becomes the string it is, so messages echo it and rules read it as text."""
+    if type(value) is str:
+        return value
+    if isinstance(value, media.Blob):
+        return value if keep_blob else value.text()
+    return str.__str__(value)
 
 
 # ---------------------------------------------------------------- the full diagnosis
@@ -506,7 +535,7 @@ class _Diagnosis:
             if value is None:
                 continue
             if isinstance(value, (str, media.Blob)):
-                image.members[member.name] = _as_str(value)
+                image.members[member.name] = _as_str(value, member.name in _BLOB_MEMBERS)
             else:
                 self.wrong_type(f"{path}.{member.name}", member.type)
                 image.bad.add("image")
@@ -907,6 +936,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "View": _Values,
         "Report": Report,
         "Accepted": _Accepted,
+        "Refused": _Refused,
         "BAIL": _BAIL,
         "FIELD_SET": frozenset(_FIELD_NAMES),
         "new": object.__new__,
@@ -920,14 +950,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         return f"m_{name}"
 
     def fail(rule: Rule, var: Callable[[str], str], path: str) -> str:
-        prep = _PREPARED[rule]
-        key = _const(ns, prep)
-        if not prep.echoes:
-            if prep.constant is not None:
-                return f"e.append({key}.constant)"
-            return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
-        view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
-        return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
+        return _fail_code(ns, rule, var, path)
 
     lines: list[str] = []
     # Image shape (row 2 for image members): an exact dict of known members, str or null.
@@ -1037,6 +1060,12 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         else:
             lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
     flags: set[str] = set()  # request fields an earlier rule may have marked
+    # Past the type checks, a field with a default is never MISSING, and never None unless
+    # nullable; ``prompt`` (no default) may be absent.
+    defined = frozenset(field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING)
+    defaulted = {
+        field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING and not s.nullable
+    }
     for index, step in enumerate(steps):
         if isinstance(step, tuple):
             lines += [
@@ -1051,7 +1080,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         if emit is None or rule.scope is not Scope.REQUEST:
             continue
         skip = [f"bad_{name}" for name in sorted(_PREPARED[rule].reads & flags)]
-        cond = f"not {emit(rule, field_var, ns)}"
+        cond = f"not {_simplify(emit(rule, field_var, ns), set(), defaulted, defined)}"
         if skip:
             cond = f"not ({' or '.join(skip)}) and {cond}"
         lines += [f"    if {cond}:", f"        {fail(rule, field_var, repr(_PREPARED[rule].path))}"]
@@ -1060,8 +1089,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             flags.add(rule.marks)
     lines += [
         "    if not e: return Accepted(p)",
-        "    first = e[0]",
-        "    return Report(first[1], first[2], tuple(e), (), None)",
+        "    r = new(Refused)",
+        "    r.errors = tuple(e)",
+        "    return r",
     ]
     # Flags start false (only those some rule sets).
     at = lines.index("    e = []")
@@ -1074,48 +1104,121 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     return compiled
 
 
+def _fail_code(ns: dict[str, Any], rule: Rule, var: Callable[[str], str], path: str) -> str:
+    """The statement that appends the rule's violation to ``e``."""
+    prep = _PREPARED[rule]
+    key = _const(ns, prep)
+    if not prep.echoes:
+        if prep.constant is not None:
+            return f"e.append({key}.constant)"
+        return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
+    view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
+    return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
+
+
 def _accepting(
-    ns: dict[str, Any], field_var: Callable[[str], str], member_var: Callable[[str], str]
+    ns: dict[str, Any],
+    field_var: Callable[[str], str],
+    member_var: Callable[[str], str],
+    shape: tuple[str, ...] | None = None,
+    name: str = "fast",
 ) -> list[str]:
     """``fast(p)``: the common case, a request that breaks no rule, as one chain of tests with
     no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
     request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
-    lines = [
-        "def image_ok(v):",
-        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
-        "    get = v.get",
-    ]
-    for member in catalog.IMAGE_MEMBERS:
-        m = member_var(member.name)
-        lines.append(f"    {m} = get({member.name!r})")
-        lines.append(f"    if {m} is not None and type({m}) is not str: return False")
     image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
     # Members whose rules defer to the diagnosis must be null here; the other tests are
-    # simplified knowing it (order does not matter on this path).
+    # simplified knowing it, and knowing what earlier tests proved present (order does not
+    # matter on this path: nothing fails on it).
     nulls: set[str] = set()
     for rule in image_rules:
-        defer = _DEFER.get(type(rule))
-        if defer is not None:
-            line = f"    if {defer(rule, member_var, ns)}: return False"
-            if line not in lines:
-                lines.append(line)
-            nulls.update(member_var(m) for m in rule.reads)
-    for rule in image_rules:
-        holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), nulls)  # type: ignore[misc]
-        if holds != "(True)":
-            lines.append(f"    if not {holds}: return False")
-    lines += ["    return True", ""]
+        if type(rule) in _DEFER:
+            nulls.update(rule.reads)
 
-    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
-    lines += [
-        "def fast(p):",
-        "    if not p.keys() <= FIELD_SET: return ordered(p)",
-        "    get = p.get",
+    def tests(absent: set[str], read: list[str], subscript: bool) -> list[str] | None:
+        """Read the members in ``read``, the others being null, then test every image rule,
+        folded; ``None`` when some rule cannot hold for such an image."""
+        out = []
+        for member in read:
+            m = member_var(member)
+            out.append(f"{m} = v[{member!r}]" if subscript else f"{m} = v.get({member!r})")
+            out.append(f"if {m} is not None and type({m}) is not str: FAIL")
+        present: set[str] = set()
+        known_null = {member_var(name) for name in absent}
+        for rule in image_rules:
+            holds = _simplify(_EMITTERS[type(rule)](rule, member_var, ns), known_null, present)  # type: ignore[misc]
+            if holds == "(True)":
+                continue
+            if holds == "(False)":
+                return None
+            out.append(f"if not {holds}: FAIL")
+            proved = holds.removeprefix("(").removesuffix(" is not None)")
+            if proved.isidentifier():
+                present.add(proved)
+        return out
+
+    members = [m.name for m in catalog.IMAGE_MEMBERS]
+    readable = [m for m in members if m not in nulls]
+    body = ["if type(v) is not dict: FAIL", "k = v.keys()"]
+    # One lane per set of member names an image may have (tested by one set comparison), so
+    # that absent members cost nothing; then the general case.
+    lanes = [
+        [m for j, m in enumerate(readable) if mask >> j & 1]
+        for mask in range(1, 1 << len(readable))
     ]
+    lanes.sort(key=len)
+    keyword = "if"
+    for lane in lanes:
+        lane_tests = tests(set(members) - set(lane), lane, subscript=True)
+        if lane_tests is None:
+            continue
+        body.append(f"{keyword} k == {_const(ns, frozenset(lane))}:")
+        body += ["    " + line for line in lane_tests]
+        keyword = "elif"
+    general = ["if not k <= MEMBER_SET: FAIL"]
+    general += [f"if v.get({m!r}) is not None: FAIL" for m in members if m in nulls]
+    general += tests(set(nulls), readable, subscript=False) or ["FAIL"]
+    if keyword == "if":
+        body += general
+    else:
+        body.append("else:")
+        body += ["    " + line for line in general]
+
+    def image_ok(var: str, indent: str) -> list[str]:
+        """The image tests inlined for the image in ``var`` (no call per image)."""
+        return [
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return ordered(p)")
+            for line in body
+        ]
+
+    lines: list[str] = []
+    # No field is MISSING past the type checks below; only nullable ones can be None.
+    always = {field_var(spec.name) for spec in catalog.FIELDS if not spec.nullable}
+    every = frozenset(field_var(spec.name) for spec in catalog.FIELDS)
+    # With a ``shape`` (the payload's keys, known at generation time), absent fields are their
+    # defaults, folded into the tests as constants.
+    consts: dict[str, Any] = {}
+    args: list[str] = []
+    for spec in catalog.FIELDS:
+        default = () if spec.type is JsonType.ARRAY else spec.default
+        if shape is not None and spec.name not in shape:
+            consts[field_var(spec.name)] = default
+            args.append(_const(ns, default))
+        else:
+            args.append(field_var(spec.name))
+    typed = ", ".join(args)
+    lines += [f"def {name}(p):"]
+    if shape is None:
+        lines += ["    if not p.keys() <= FIELD_SET: return ordered(p)", "    get = p.get"]
     for spec in catalog.FIELDS:
         f = field_var(spec.name)
         default = () if spec.type is JsonType.ARRAY else spec.default
-        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        if f in consts:
+            continue
+        if shape is None:
+            lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        else:
+            lines.append(f"    {f} = p[{spec.name!r}]")
         if spec.type is JsonType.STRING:
             allowed = [f"type({f}) is str"]
             if spec.nullable:
@@ -1124,51 +1227,167 @@ def _accepting(
         elif spec.type is JsonType.BOOLEAN:
             lines.append(f"    if {f} is not True and {f} is not False: return ordered(p)")
         elif spec.type is JsonType.OBJECT:
-            lines.append(f"    if {f} is not None and not image_ok({f}): return ordered(p)")
+            lines.append(f"    if {f} is not None:")
+            lines += image_ok(f, "        ")
         else:
             lines += [
                 f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)",
                 f"    for x in {f}:",
-                "        if not image_ok(x): return ordered(p)",
             ]
+            lines += image_ok("x", "        ")
+    # Anything that earns a warning goes to the diagnosis, which gives warnings.
+    warn = _simplify(
+        "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
+    )
+    # fast() has seen every image rule hold: only request rules can fail.  With a shape, a
+    # failure goes to this shape's own error list (request rules in SPEC order, folded too).
+    present_args = ", ".join(f for f in args if f.startswith("f_"))
+    arg_of = {spec.name: arg for spec, arg in zip(catalog.FIELDS, args, strict=True)}
+
+    def shaped_var(field: str) -> str:
+        return arg_of[field]  # an absent field is its default's constant
+
+    on_fail = f"listed(p, {typed}, True)" if shape is None else f"{name}_errors(p, {present_args})"
+    errors = [f"def {name}_errors(p, {present_args}):"]
+    if warn != "(False)":
+        errors.append(f"    if {warn}: return None")
+    errors.append("    e = []")
+    flags: set[str] = set()
     for rule in _ORDERED:
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
-            holds = _known_present(emit(rule, field_var, ns), field_var)
-            if holds != "True":
-                # fast() has seen every image rule hold: only request rules can fail.
-                lines.append(f"    if not {holds}: return listed(p, {typed}, True)")
+            holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
+            if holds == "(True)":
+                continue
+            lines.append(f"    if not {holds}: return {on_fail}")
+            skip = [f"bad_{n}" for n in sorted(_PREPARED[rule].reads & flags)]
+            cond = f"not {holds}" if not skip else f"not ({' or '.join(skip)}) and not {holds}"
+            errors += [
+                f"    if {cond}:",
+                f"        {_fail_code(ns, rule, shaped_var, repr(_PREPARED[rule].path))}",
+            ]
+            if rule.marks:
+                errors.append(f"        bad_{rule.marks} = True")
+                flags.add(rule.marks)
+    for flag in sorted(flags):
+        errors.insert(2 if warn != "(False)" else 1, f"    bad_{flag} = False")
+    errors += [
+        "    if not e: return None",
+        "    r = new(Refused)",
+        "    r.errors = tuple(e)",
+        "    return r",
+        "",
+    ]
+    if warn != "(False)":
+        lines.append(f"    if {warn}: return None")
     lines += [
-        "    if f_type == 'image_edit' and f_aspect_ratio is not None: return None",
         "    r = new(Accepted)",
         "    r._payload = p",
         "    return r",
         "",
     ]
+    if shape is not None:
+        lines += errors
     return lines
 
 
-def _simplify(expr: str, nulls: set[str]) -> str:
-    """``expr`` with the names in ``nulls`` known to be None, folded: ``(a is None or b is
-    None)`` with ``b`` null is ``True``."""
+_COMPARE: Final[dict[type[ast.cmpop], Callable[[Any, Any], bool]]] = {
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+_UNKNOWN: Final = object()
+
+
+def _simplify(
+    expr: str,
+    nulls: set[str],
+    present: set[str],
+    defined: frozenset[str] = frozenset(),
+    consts: Mapping[str, Any] | None = None,
+    ns: Mapping[str, Any] | None = None,
+) -> str:
+    """``expr`` folded with what the code around it has proved: the names in ``nulls`` are
+    None, those in ``present`` are neither None nor MISSING (``(a is None or b is None)`` with
+    ``b`` null is ``True``; ``not (a is not None)`` is ``a is None``)."""
+
+    known = consts or {}
+    names = ns or {}
+
+    def value(node: ast.expr) -> Any:
+        """The value of a node known at generation time, else _UNKNOWN."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in known:
+                return known[node.id]
+            if node.id in names and (node.id == "MISSING" or node.id[1:].isdigit()):
+                return names[node.id]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "len"
+            and len(node.args) == 1
+        ):
+            inner = value(node.args[0])
+            if inner is not _UNKNOWN and hasattr(inner, "__len__"):
+                return len(inner)
+        return _UNKNOWN
 
     class Fold(ast.NodeTransformer):
         def visit_Compare(self, node: ast.Compare) -> ast.AST:
+            operands = [value(n) for n in (node.left, *node.comparators)]
+            if all(v is not _UNKNOWN for v in operands):
+                try:
+                    result = all(
+                        _COMPARE[type(op)](operands[i], operands[i + 1])
+                        for i, op in enumerate(node.ops)
+                    )
+                except TypeError:  # a test the code never reaches (`None <= 256`)
+                    return self.generic_visit(node)
+                return ast.Constant(result)
             if (
                 isinstance(node.left, ast.Name)
-                and node.left.id in nulls
                 and len(node.ops) == 1
                 and isinstance(node.ops[0], (ast.Is, ast.IsNot))
-                and isinstance(node.comparators[0], ast.Constant)
-                and node.comparators[0].value is None
             ):
-                return ast.Constant(isinstance(node.ops[0], ast.Is))
+                right = node.comparators[0]
+                is_ = isinstance(node.ops[0], ast.Is)
+                none = isinstance(right, ast.Constant) and right.value is None
+                missing = isinstance(right, ast.Name) and right.id == "MISSING"
+                if node.left.id in nulls and none:
+                    return ast.Constant(is_)
+                if node.left.id in present and (none or missing):
+                    return ast.Constant(not is_)
+                if node.left.id in defined and missing:
+                    return ast.Constant(not is_)
             return self.generic_visit(node)
 
         def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
             self.generic_visit(node)
-            if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
-                return ast.Constant(not node.operand.value)
+            if isinstance(node.op, ast.Not):
+                if isinstance(node.operand, ast.Constant):
+                    return ast.Constant(not node.operand.value)
+                inner = node.operand
+                if isinstance(inner, ast.Compare) and len(inner.ops) == 1:
+                    flipped = {
+                        ast.Is: ast.IsNot,
+                        ast.IsNot: ast.Is,
+                        ast.In: ast.NotIn,
+                        ast.NotIn: ast.In,
+                        ast.Eq: ast.NotEq,
+                        ast.NotEq: ast.Eq,
+                    }
+                    op = flipped.get(type(inner.ops[0]))
+                    if op is not None:
+                        return ast.Compare(inner.left, [op()], inner.comparators)
             return node
 
         def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
@@ -1192,23 +1411,6 @@ def _simplify(expr: str, nulls: set[str]) -> str:
     return f"({ast.unparse(tree)})"
 
 
-def _known_present(expr: str, field_var: Callable[[str], str]) -> str:
-    """Simplify an emitted test for ``fast``, where no field is MISSING (the type checks saw to
-    it) and only nullable fields can be None."""
-    for spec in catalog.FIELDS:
-        f = field_var(spec.name)
-        given = f"({f} is not None)" if spec.nullable else "True"
-        expr = expr.replace(_given(f), given).replace(f"({f} is not MISSING)", "True")
-    for before, after in (
-        ("(not True or ", "("),
-        (" or not True or ", " or "),
-        (" and True and ", " and "),
-        (" and True)", ")"),
-    ):
-        expr = expr.replace(before, after)
-    return expr
-
-
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
     """The full form (SPEC section 4) of a request the compiled path accepted: every field,
     defaults filled, each image with exactly its members."""
@@ -1229,7 +1431,46 @@ def _normal_image(image: dict[str, Any]) -> dict[str, Any]:
     return {name: image.get(name) for name in _MEMBER_NAMES}
 
 
-_fast: Final = _compile()
+_generic_fast: Final = _compile()
+# The compiled path specialised to each payload shape (its keys, in order) seen so far: absent
+# fields cost nothing, their rules are folded away.  Bounded: past the limit, new shapes take the
+# generic function.
+_SHAPES: Final[dict[tuple[Any, ...], Callable[[dict[str, Any]], Report | None]]] = {}
+_SHAPES_MAX: Final = 256
+_REQUIRED: Final = frozenset(s.name for s in catalog.FIELDS if s.default is MISSING)
+
+
+_SHAPES_LOCK: Final = threading.Lock()
+
+
+def _specialise(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    with _SHAPES_LOCK:  # generation adds names to the shared namespace
+        return _SHAPES.get(shape) or _generate(shape)
+
+
+def _generate(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | None]:
+    if (
+        len(_SHAPES) >= _SHAPES_MAX
+        or not all(type(key) is str for key in shape)
+        or len(set(shape)) != len(shape)
+        or not set(shape) <= set(_FIELD_NAMES)
+        or not set(shape) >= _REQUIRED
+    ):
+        return _generic_fast
+    ns = _generic_fast.__globals__
+    name = f"fast_{len(_SHAPES)}_{len(ns)}"
+    lines = _accepting(ns, "f_{}".format, "m_{}".format, tuple(shape), name)
+    exec(compile("\n".join(lines), f"<luma_schema compiled for {shape}>", "exec"), ns)
+    func: Callable[[dict[str, Any]], Report | None] = ns[name]
+    func.__doc__ = "\n".join(lines)
+    _SHAPES[shape] = func
+    return func
+
+
+def _fast(body: dict[str, Any]) -> Report | None:
+    """The compiled path: a Report, or None when only the diagnosis can answer."""
+    shape = tuple(body)
+    return (_SHAPES.get(shape) or _specialise(shape))(body)
 
 
 def check(payload: object, fetch: bool = False) -> Report:
@@ -1237,8 +1478,17 @@ def check(payload: object, fetch: bool = False) -> Report:
     as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
+    if type(payload) is dict and not fetch:  # the common case first, with the fewest steps
+        try:
+            shape = tuple(payload)
+            report = (_SHAPES.get(shape) or _specialise(shape))(payload)
+        except Exception:
+            report = None  # odd keys or values: the diagnosis looks at them carefully
+        if report is not None:
+            return report
     try:
-        return _check(payload, fetch)
+        # A dict has had its fast path above; anything else may still take it once parsed.
+        return _check(payload, fetch, fast=type(payload) is not dict)
     except RecursionError:
         return _not_json()
     except Exception:
@@ -1246,7 +1496,7 @@ def check(payload: object, fetch: bool = False) -> Report:
         return _not_json()
 
 
-def _check(payload: object, fetch: bool) -> Report:
+def _check(payload: object, fetch: bool, fast: bool = True) -> Report:
     # check() without its safety net: the fuzzer calls this, so that a bug is a crash it sees.
     body: Any = payload
     kind = type(payload)  # not isinstance: an object's __class__ may lie
@@ -1259,7 +1509,7 @@ def _check(payload: object, fetch: bool) -> Report:
             body = _parse(text)
         except _NotJson:
             return _not_json()
-    if not fetch and type(body) is dict:
+    if fast and not fetch and type(body) is dict:
         try:
             report = _fast(body)
         except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy

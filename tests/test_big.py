@@ -95,3 +95,31 @@ def test_big_json_text_still_answers_errors_and_warnings() -> None:
     report = check(json.dumps(body))
     assert [e.rule for e in report.errors] == ["image_too_large"]
     assert [(w.code, w.path) for w in report.warnings] == [("unknown_field", "extra")]
+
+
+LONG = "A" * 1_200_000  # base64-only, so a big JSON text keeps it as a slice of the input
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "x", "model": LONG},
+        {"prompt": "x", "style": LONG},
+        {"prompt": "x", "image_ref": [{"url": LONG}]},
+        {"prompt": "x", "image_ref": [{"url": "https://example.com/a", "media_type": LONG}]},
+        {"prompt": LONG},
+        {"prompt": "x", "user_id": LONG},
+        {"prompt": "x", "unknown": LONG},
+        {"type": "image_edit", "prompt": "x", "source": {"data": LONG, "media_type": "image/png"}},
+    ],
+    ids=lambda b: next(k for k, v in b.items() if LONG in json.dumps(v)),
+)
+def test_long_strings_in_big_json_text_answer_as_the_dict(body: dict[str, Any]) -> None:
+    text, direct = check(json.dumps(body)), check(body)
+    assert (text.status, text.detail, text.errors, text.warnings) == (
+        direct.status,
+        direct.detail,
+        direct.errors,
+        direct.warnings,
+    )
+    assert text.request == direct.request

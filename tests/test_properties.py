@@ -111,15 +111,16 @@ def test_json_text_answers_as_the_dict(payload: Any) -> None:
 )
 def test_compiled_path_agrees_with_the_diagnosis(payload: dict[str, Any]) -> None:
     full = engine._diagnose(payload, False)
-    fast = engine._fast(payload)
-    if fast is not None:
-        assert (fast.status, fast.detail, fast.errors, fast.warnings) == (
-            full.status,
-            full.detail,
-            full.errors,
-            full.warnings,
-        )
-        assert fast.request == full.request
+    # The function specialised to the payload's shape, and the generic one.
+    for fast in (engine._fast(payload), engine._generic_fast(payload)):
+        if fast is not None:
+            assert (fast.status, fast.detail, fast.errors, fast.warnings) == (
+                full.status,
+                full.detail,
+                full.errors,
+                full.warnings,
+            )
+            assert fast.request == full.request
 
 
 @SETTINGS
@@ -152,3 +153,24 @@ def test_compiled_path_takes_the_common_cases() -> None:
     assert engine._fast(valid) is not None and engine._fast(valid).ok  # type: ignore[union-attr]
     assert engine._fast(invalid) is not None
     assert engine._fast(invalid).detail == check(invalid).detail  # type: ignore[union-attr]
+    # Both shapes got their own compiled function.
+    assert engine._SHAPES[tuple(valid)] is not engine._generic_fast
+    assert engine._SHAPES[tuple(invalid)] is not engine._generic_fast
+    assert engine._SHAPES[tuple(valid)] is not engine._SHAPES[tuple(invalid)]
+
+
+def test_compiled_path_on_the_row_table_raises_nothing() -> None:
+    # check() falls back to the diagnosis if the compiled path raises; here it must not.
+    from test_rows import ROWS
+
+    for _, payload, _, _, _ in ROWS:
+        if type(payload) is not dict:
+            continue
+        full = engine._diagnose(payload, False)
+        for fast in (engine._fast(payload), engine._generic_fast(payload)):
+            if fast is not None:
+                assert (fast.status, fast.detail, fast.errors) == (
+                    full.status,
+                    full.detail,
+                    full.errors,
+                )
