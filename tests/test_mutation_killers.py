@@ -824,3 +824,89 @@ def test_an_accepted_report_normalises_on_first_read() -> None:
     assert accepted.errors == () and accepted.warnings == ()
     assert accepted.request == engine._normalise({"prompt": "x", "style": "manga"})
     assert accepted.request is accepted.request
+
+
+def _edit_with(data: str, media_type: str | None) -> dict[str, Any]:
+    return {"type": "image_edit", "prompt": "x", "source": {"data": data, "media_type": media_type}}
+
+
+def test_format_warnings_say_exactly_what_was_found() -> None:
+    jpeg64 = "/9j/4AAQSkZJRgABAQ=="
+    report = engine.check(_edit_with(PNG64, "image/jpeg"))
+    assert report.ok
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are PNG, but media_type names JPEG"
+    ]
+    report = engine.check(_edit_with(jpeg64, "image/tiff"))
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are JPEG, but media_type names another format"
+    ]
+    assert engine.check(_edit_with(jpeg64, "image/jpeg; q=1")).warnings == ()
+    report = engine.check(_edit_with("QUJD", "image/png"))
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are not PNG, JPEG, WebP or GIF"
+    ]
+    report = engine.check(_edit_with("data:image/png;base64,QUJD", "image/png"))
+    assert [w.code for w in report.warnings] == ["data_uri_prefix"]
+    assert report.errors[0].rule == "base64_invalid"
+    # A bad media type gives its error, and no mismatch warning from it.
+    report = engine.check(_edit_with(PNG64, "text/plain"))
+    assert report.errors[0].rule == "not_an_image" and report.warnings == ()
+    # An image that failed its shape gets no advice at all.
+    report = engine.check({**_edit_with("data:QUJD", None), "image_ref": []})
+    assert report.errors[0].rule == "media_type_required" and report.warnings == ()
+
+
+def test_the_large_image_warning_starts_above_the_advised_size() -> None:
+    advised = catalog.ADVISED_IMAGE_BYTES
+    at = "A" * (advised // 3 * 4) + "AA=="  # advised bytes exactly (a multiple of 3, plus 1)
+    assert media.base64_info(at).size == advised
+    assert [w.code for w in engine.check(_edit_with(at, "image/png")).warnings] == [
+        "format_unknown"
+    ]
+    above = "A" * (advised // 3 * 4) + "AAA="
+    assert media.base64_info(above).size == advised + 1
+    warnings = engine.check(_edit_with(above, "image/png")).warnings
+    assert [w.message for w in warnings][-1] == (
+        "source.data: decoded image is over 4 MB; smaller images are faster"
+    )
+    cap = "A" * (catalog.MAX_IMAGE_BYTES // 3 * 4) + "AAA="
+    report = engine.check(_edit_with(cap, "image/png"))
+    assert report.ok and [w.code for w in report.warnings] == ["format_unknown", "image_large"]
+
+
+def test_responses_and_messages_of_the_body_rule() -> None:
+    assert engine.check({"prompt": "x"}).to_response() == (201, {})
+    report = engine.check(b"[]")
+    assert report.to_response() == (400, {"detail": "request body must be a JSON object"})
+    assert report.errors[0].path == "" and report.errors[0].rule == "body_not_object"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("wrong_type").check(View())
+    assert str(raised.value) == "JsonTypes is applied by the engine through the field table"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("url_fetch_failed").check(View())
+    assert str(raised.value) == "url_fetch_failed needs the network: luma_schema.fetch applies it"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("url_http_error").check(View())
+    assert str(raised.value) == "url_http_error needs the network: luma_schema.fetch applies it"
+
+
+def test_cut_blobs_follows_escapes_to_the_end_of_each_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    text = '"x"' + ' ["a\\"b\\\\", "QUJDREVGR0hJSktM", "c\\\\"]'
+    for buf in (text, text.encode()):
+        cut = engine._cut_blobs(buf)
+        assert cut is not None
+        joined, blobs = cut
+        value = json.loads(joined[3:])
+        assert value[0] == 'a"b\\' and value[2] == "c\\"
+        assert [blob.text() for blob in blobs.values()] == ["QUJDREVGR0hJSktM"]
+        assert engine._put_blobs(value, blobs)[1] is next(iter(blobs.values()))
+    assert engine._cut_blobs('"QUJDREVGR0hJSktM"') is not None
+    tokens = [engine._cut_blobs('["QUJDREVGR0hJSktM"]') for _ in range(2)]
+    assert tokens[0] is not None and tokens[1] is not None
+    assert set(tokens[0][1]) != set(tokens[1][1])  # a fresh nonce each time
+    (token,) = tokens[0][1]
+    assert len(token.split(":")[0]) == 32
