@@ -6,8 +6,11 @@ Exit status: 0 when every request is valid, 1 when some are not, 2 on a usage or
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -74,23 +77,217 @@ def _text(where: str, report: Report) -> str:
     return "\n".join(lines)
 
 
+_BATCH = 2048  # requests per unit of work: small enough to stream, large enough to ship
+
+
+class _Options:
+    """What a worker needs to check and print a batch (picklable: it goes to every process)."""
+
+    __slots__ = ("fetch", "format", "only_invalid", "print_requests")
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.fetch: bool = args.fetch
+        self.format: str = args.format
+        self.only_invalid: bool = args.only_invalid
+        self.print_requests: bool = not args.summary_only
+
+
+_Tally = dict[tuple[int, str], int]  # (status, rule of the reported error or "ok") -> requests
+
+
+def _check_batch(options: _Options, batch: list[tuple[str, bytes]]) -> tuple[str, _Tally]:
+    """Check a batch in input order: its printed lines, and how many requests got which answer."""
+    lines: list[str] = []
+    tally: _Tally = {}
+    for where, payload in batch:
+        report = check(payload, fetch=options.fetch)
+        key = (report.status, report.errors[0].rule if report.errors else "ok")
+        tally[key] = tally.get(key, 0) + 1
+        if not options.print_requests or (options.only_invalid and report.ok):
+            continue
+        if options.format == "json":
+            record: dict[str, Any] = {"source": where, **report.as_dict()}
+            lines.append(json.dumps(record, ensure_ascii=False))
+        else:
+            lines.append(_text(where, report))
+    return "".join(line + "\n" for line in lines), tally
+
+
+_WORKER_OPTIONS: _Options | None = None
+
+
+def _init_worker(options: _Options) -> None:
+    global _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
+
+
+def _worker(batch: list[tuple[str, bytes]]) -> tuple[str, _Tally]:
+    assert _WORKER_OPTIONS is not None
+    return _check_batch(_WORKER_OPTIONS, batch)
+
+
+def _batches(
+    targets: Sequence[str], jsonl: bool, progress: _Progress
+) -> Iterator[list[tuple[str, bytes]]]:
+    batch: list[tuple[str, bytes]] = []
+    for target in targets:
+        for where, payload in _requests(target, jsonl):
+            batch.append((where, payload))
+            progress.read += len(payload)
+            if len(batch) == _BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _results(
+    options: _Options, batches: Iterator[list[tuple[str, bytes]]], jobs: int
+) -> Iterator[tuple[str, _Tally]]:
+    """Each batch's result, in input order.  With several jobs, at most two batches per process
+    are in flight, so memory stays bounded however long the input is."""
+    if jobs == 1:
+        for batch in batches:
+            yield _check_batch(options, batch)
+        return
+    import collections
+    import multiprocessing
+
+    with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(options,)) as pool:
+        pending: collections.deque[Any] = collections.deque()
+        for batch in batches:
+            pending.append(pool.apply_async(_worker, (batch,)))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+class _Progress:
+    """Requests checked and input read, drawn on stderr at most a few times a second: with tqdm
+    when it is installed (extra ``cli``), else as one plain line.  Silent unless shown."""
+
+    def __init__(self, total_bytes: int | None, shown: bool) -> None:
+        self.read = 0
+        self.done = 0
+        self.shown = shown
+        self._total = total_bytes
+        self._bar: Any = None
+        self._last = 0.0
+        self._start = time.monotonic()
+        if shown:
+            try:
+                tqdm: Any = importlib.import_module("tqdm").tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, file=sys.stderr)
+
+    def update(self, requests: int) -> None:
+        self.done += requests
+        if not self.shown:
+            return
+        now = time.monotonic()
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{self.done:,} requests", refresh=False)
+            self._bar.update(self.read - self._bar.n)
+        elif now - self._last >= 0.2:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.done / max(now - self._start, 1e-9)
+        part = f" {100 * self.read / self._total:5.1f}%" if self._total else ""
+        sys.stderr.write(f"\r{self.done:,} requests checked{part}  {rate:,.0f}/s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.shown:
+            return
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            self._draw(time.monotonic())
+            sys.stderr.write("\n")
+
+
+def _total_bytes(targets: Sequence[str]) -> int | None:
+    total = 0
+    for target in targets:
+        path = Path(target)
+        if target == "-" or not path.is_file():
+            return None
+        total += path.stat().st_size
+    return total
+
+
+def _summary(tally: _Tally) -> list[str]:
+    requests = sum(tally.values())
+    valid = sum(n for (status, _), n in tally.items() if status == 201)
+    lines = [f"{requests} requests: {valid} valid, {requests - valid} invalid"]
+    by_status: dict[int, int] = {}
+    by_rule: dict[str, int] = {}
+    for (status, rule), n in tally.items():
+        by_status[status] = by_status.get(status, 0) + n
+        if rule != "ok":
+            by_rule[rule] = by_rule.get(rule, 0) + n
+    if requests:
+        lines.append("  by status: " + ", ".join(f"{s} {n}" for s, n in sorted(by_status.items())))
+    if by_rule:
+        ranked = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))
+        lines.append("  by rule: " + ", ".join(f"{rule} {n}" for rule, n in ranked))
+    return lines
+
+
+def _summary_json(tally: _Tally) -> dict[str, Any]:
+    requests = sum(tally.values())
+    valid = sum(n for (status, _), n in tally.items() if status == 201)
+    by_status: dict[str, int] = {}
+    by_rule: dict[str, int] = {}
+    for (status, rule), n in sorted(tally.items()):
+        by_status[str(status)] = by_status.get(str(status), 0) + n
+        if rule != "ok":
+            by_rule[rule] = by_rule.get(rule, 0) + n
+    return {
+        "requests": requests,
+        "valid": valid,
+        "invalid": requests - valid,
+        "by_status": by_status,
+        "by_rule": dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))),
+    }
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError("must be 0 (all cores) or more")
+    return jobs or os.cpu_count() or 1
+
+
 def _check_command(args: argparse.Namespace) -> int:
-    valid = invalid = 0
+    options = _Options(args)
     out = sys.stdout
-    for target in args.paths:
-        for where, payload in _requests(target, args.jsonl):
-            report = check(payload, fetch=args.fetch)
-            if report.ok:
-                valid += 1
-            else:
-                invalid += 1
-            if args.format == "json":
-                record: dict[str, Any] = {"source": where, **report.as_dict()}
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                out.write(_text(where, report) + "\n")
+    shown = not args.quiet and sys.stderr.isatty()
+    progress = _Progress(_total_bytes(args.paths) if shown else None, shown)
+    tally: _Tally = {}
+    try:
+        for text, counts in _results(
+            options, _batches(args.paths, args.jsonl, progress), args.jobs
+        ):
+            if text:
+                out.write(text)
+            for key, n in counts.items():
+                tally[key] = tally.get(key, 0) + n
+            progress.update(sum(counts.values()))
+    finally:
+        progress.close()
     if args.format == "text":
-        out.write(f"{valid + invalid} requests: {valid} valid, {invalid} invalid\n")
+        out.write("".join(line + "\n" for line in _summary(tally)))
+    elif args.summary_only:
+        out.write(json.dumps(_summary_json(tally)) + "\n")
+    invalid = sum(n for (status, _), n in tally.items() if status != 201)
     return EXIT_INVALID if invalid else EXIT_OK
 
 
@@ -165,6 +362,26 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--jsonl", action="store_true", help="read - (and other files) as JSONL")
     check_cmd.add_argument("--format", choices=("text", "json"), default="text")
     check_cmd.add_argument("--fetch", action="store_true", help="also fetch URL images")
+    check_cmd.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="check in N processes, output in input order (0: one per core; default 1)",
+    )
+    output = check_cmd.add_mutually_exclusive_group()
+    output.add_argument(
+        "--only-invalid", action="store_true", help="print only the requests that fail"
+    )
+    output.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="print only the summary (with --format json: one JSON object)",
+    )
+    check_cmd.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (none is drawn off a terminal)"
+    )
     check_cmd.set_defaults(run=_check_command)
     schema_cmd = commands.add_parser(
         "schema",
@@ -213,6 +430,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # Echoed values may hold lone surrogates (JSON allows "\\ud800"): never fail to print.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     try:

@@ -341,10 +341,14 @@ def _json_like(value: Any) -> bool:
     costs no stack."""
     stack: list[tuple[Any, bool]] = [(value, False)]
     on_path: set[int] = set()
+    done: set[int] = set()  # shared sub-values are walked once, or a DAG costs 2**depth
     while stack:
         node, leaving = stack.pop()
         if leaving:
             on_path.discard(id(node))
+            done.add(id(node))
+            continue
+        if id(node) in done:
             continue
         if node is None or isinstance(node, (str, bool, int, media.Blob)):
             continue
@@ -366,6 +370,76 @@ def _json_like(value: Any) -> bool:
         stack.append((node, True))
         stack.extend((child, False) for child in children)
     return True
+
+
+_ALIEN: Final = object()  # stands in a plain copy for any value that is not a JSON value
+_LEAVE: Final = object()
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a Python payload made only of exact built-in types, read through the base
+    classes' own methods, so that no override of a subclass (``__eq__``, ``__hash__``,
+    ``__iter__``, ``keys``, ``__len__``...) and no ``__class__`` property ever runs.  A value that
+    is not a JSON value (a set, NaN, a cycle, a dict with a non-string key or two keys of the same
+    text, any other object) becomes ``_ALIEN``; numbers become ``0`` (no field is a number).
+    Shared sub-values are copied once; iterative, so depth costs no stack."""
+    memo: dict[int, Any] = {}
+    on_path: set[int] = set()
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        node, parent, key = stack.pop()
+        if parent is _LEAVE:
+            on_path.discard(key)
+            continue
+        kind = type(node)
+        out: Any
+        if node is None or kind is str or kind is bool or kind is media.Blob:
+            out = node
+        elif issubclass(kind, str):
+            out = str.__str__(node)
+        elif issubclass(kind, int):
+            out = 0
+        elif issubclass(kind, float):
+            out = 0 if math.isfinite(node) else _ALIEN
+        elif issubclass(kind, (dict, list, tuple)):
+            ident = id(node)
+            if ident in on_path:
+                out = _ALIEN
+            elif ident in memo:
+                out = memo[ident]
+            else:
+                out = _plain_container(node, ident, memo, stack)
+                if out is not _ALIEN:
+                    on_path.add(ident)
+        else:
+            out = _ALIEN
+        parent[key] = out
+    return root[0]
+
+
+def _plain_container(
+    node: Any, ident: int, memo: dict[int, Any], stack: list[tuple[Any, Any, Any]]
+) -> Any:
+    out: Any
+    if isinstance(node, dict):
+        items = list(dict.items(node))
+        out = {}
+        for k, _ in items:
+            if not issubclass(type(k), str):
+                return _ALIEN
+            out[str.__str__(k)] = None  # keys first: the copy keeps the payload's order
+        if len(out) != len(items):
+            return _ALIEN
+        children: list[tuple[Any, Any]] = [(str.__str__(k), v) for k, v in items]
+    else:
+        items = list(list.__iter__(node) if isinstance(node, list) else tuple.__iter__(node))
+        out = [None] * len(items)
+        children = list(enumerate(items))
+    memo[ident] = out
+    stack.append((None, _LEAVE, ident))
+    stack.extend((child, out, k) for k, child in children)
+    return out
 
 
 def _as_str(value: Any, keep_blob: bool = False) -> Any:
@@ -1413,29 +1487,37 @@ def check(payload: object, fetch: bool = False) -> Report:
         if report is not None:
             return report
     try:
-        if type(payload) is dict:
-            body: Any = payload
-        elif isinstance(payload, (bytes, str, bytearray, memoryview)):
-            try:
-                body = _parse(payload if isinstance(payload, (bytes, str)) else bytes(payload))
-            except _NotJson:
-                return _not_json()
-        else:
-            return _diagnose(payload, fetch)
-        if not fetch and type(body) is dict and body is not payload:
-            try:
-                shape = tuple(body)
-                report = (_SHAPES.get(shape) or _specialise(shape))(body)
-            except Exception:
-                report = None  # odd keys or values: the diagnosis looks at them carefully
-            if report is not None:
-                return report
-        return _diagnose(body, fetch)
+        # A dict has had its fast path above; anything else may still take it once parsed.
+        return _check(payload, fetch, fast=type(payload) is not dict)
     except RecursionError:
         return _not_json()
     except Exception:
         # A payload whose own methods fail (a hostile __eq__, say) cannot be read as JSON.
         return _not_json()
+
+
+def _check(payload: object, fetch: bool, fast: bool = True) -> Report:
+    # check() without its safety net: the fuzzer calls this, so that a bug is a crash it sees.
+    body: Any = payload
+    kind = type(payload)  # not isinstance: an object's __class__ may lie
+    parsed = issubclass(kind, (bytes, str, bytearray, memoryview))
+    if parsed:
+        text: Any = payload
+        if kind is not bytes and kind is not str:
+            text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
+        try:
+            body = _parse(text)
+        except _NotJson:
+            return _not_json()
+    if fast and not fetch and type(body) is dict:
+        try:
+            report = _fast(body)
+        except Exception:  # a key's own __eq__ may raise: the full path reads a plain copy
+            report = None
+        if report is not None:
+            return report
+    # Parsed JSON text is plain already; a Python payload is copied so no override runs.
+    return _diagnose(body if parsed else _plain(body), fetch)
 
 
 def iter_errors(payload: object) -> Iterator[Violation]:

@@ -365,7 +365,7 @@ def url_host(url: str) -> tuple[str, int | None] | str:
         return "empty host"
     try:
         host = urllib.parse.unquote_to_bytes(host).decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeError:  # undecodable escapes, or a lone surrogate that cannot be encoded
         return "bad percent-encoding"
     host = unicodedata.normalize("NFKC", host).translate(_DOTS).lower()
     if not host or _FORBIDDEN_HOST.search(host):

@@ -1,0 +1,912 @@
+"""Tests that pin what the mutation run showed unpinned: the code that runs once at import (rule
+validation, the catalogue's own checks, the compiled path's generator, the diagnosis' prepared
+steps) exercised again at test time, and the rule kinds' parameters, reads, marks and reprs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from luma_schema import catalog, engine, media
+from luma_schema.rules import (
+    MISSING,
+    Advice,
+    AllowedWith,
+    Base64,
+    EitherOf,
+    Fetched,
+    Field,
+    HttpStatus,
+    ImageMediaType,
+    JsonBody,
+    JsonType,
+    JsonTypes,
+    Length,
+    MaxBytes,
+    MaxItemsFor,
+    NotBoth,
+    OneOf,
+    OnlyFor,
+    PublicHttpsUrl,
+    Required,
+    RequiredFor,
+    RequiredWith,
+    Scope,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+URL = "https://example.com/a.png"
+PNG64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg=="
+)
+
+
+def corpus() -> list[Any]:
+    """Requests that reach every rule and every branch of the compiled path."""
+    bodies: list[Any] = [
+        json.loads(line)
+        for line in (EXAMPLES / "requests.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    for path in sorted(EXAMPLES.rglob("*.json")):
+        try:
+            bodies.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    edit = {"type": "image_edit", "prompt": "Edit", "source": {"url": URL}}
+    bodies += [
+        {"prompt": "x"},
+        {"prompt": "x", "type": "image", "model": "uni-1-max", "web_search": True},
+        {"prompt": "x", "web_search": False, "user_id": None, "aspect_ratio": None},
+        {"prompt": "x", "output_format": "png", "style": "auto", "user_id": "u" * 256},
+        {"prompt": "x", "user_id": "u" * 257},
+        {"prompt": "x" * 6000},
+        {"prompt": "x" * 6001},
+        {"prompt": ""},
+        {},
+        {"prompt": None},
+        {"prompt": 5},
+        {"prompt": "x", "web_search": "yes"},
+        {"prompt": "x", "web_search": None},
+        {"prompt": "x", "model": "uni-2", "type": "video"},
+        {"prompt": "x", "type": "video"},
+        {"prompt": "x", "type": None},
+        {"prompt": "x", "aspect_ratio": "4:5", "style": "anime", "output_format": "gif"},
+        {"prompt": "x", "style": "manga"},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "9:16"},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "1:1"},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "4:5"},
+        {"type": "image_edit", "prompt": "x", "style": "manga", "aspect_ratio": "16:9"},
+        {"type": "image_edit", "prompt": "x"},
+        {"type": "image_edit", "prompt": "x", "source": None},
+        {"prompt": "x", "source": {"url": URL}},
+        {"prompt": "x", "source": None},
+        {"prompt": "x", "image_ref": []},
+        {"prompt": "x", "image_ref": [{"url": URL}] * 9},
+        {"prompt": "x", "image_ref": [{"url": URL}] * 10},
+        {**edit, "image_ref": [{"url": URL}] * 8},
+        {**edit, "image_ref": [{"url": URL}] * 9},
+        {**edit, "image_ref": [{"url": URL}] * 20},
+        {**edit, "image_ref": None},
+        {**edit, "image_ref": {"url": URL}},
+        {**edit, "image_ref": [None]},
+        {**edit, "image_ref": ["x"]},
+        {**edit, "source": {"url": URL, "data": PNG64}},
+        {**edit, "source": {}},
+        {**edit, "source": {"url": None, "data": None}},
+        {**edit, "source": {"data": PNG64}},
+        {**edit, "source": {"data": PNG64, "media_type": "image/png"}},
+        {**edit, "source": {"data": PNG64, "media_type": "text/plain"}},
+        {**edit, "source": {"data": "abc", "media_type": "image/png"}},
+        {**edit, "source": {"url": URL, "media_type": "image/png"}},
+        {**edit, "source": {"url": URL, "media_type": "text/plain"}},
+        {**edit, "source": {"url": URL, "media_type": None}},
+        {**edit, "source": {"url": "http://example.com/a.png"}},
+        {**edit, "source": {"url": "https://10.0.0.1/a.png"}},
+        {**edit, "source": {"url": 5}},
+        {**edit, "source": {"url": URL, "extra": 1}},
+        {**edit, "source": "x"},
+        {**edit, "aspect_ratio": "1:1"},
+        {**edit, "extra": 1},
+        {
+            **edit,
+            "source": {"url": URL, "data": PNG64},
+            "image_ref": [{}, {"url": "http://x"}, {"data": PNG64}, {"url": URL}],
+        },
+        {
+            "prompt": "",
+            "model": "uni-2",
+            "aspect_ratio": "5:4",
+            "source": {"url": "ftp://x"},
+            "image_ref": [{"url": URL, "data": "A"}] * 11,
+        },
+        {
+            "type": "image_edit",
+            "prompt": "x",
+            "source": {"url": "https://127.0.0.1/", "media_type": "application/json"},
+            "image_ref": [{"url": URL, "media_type": "image/jpeg"}, {"media_type": "image/png"}],
+        },
+    ]
+    return bodies
+
+
+def answer(report: engine.Report) -> tuple[Any, ...]:
+    return (report.status, report.detail, report.errors, report.warnings, report.request)
+
+
+def test_a_freshly_compiled_path_agrees_with_the_diagnosis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Generated now, not at import: the generators themselves are then under test.
+    monkeypatch.setattr(engine, "_SHAPES", {})
+    fresh_fast = engine._compile()
+    answered = 0
+    for body in corpus():
+        expected = engine._diagnose(body, False)
+        got = fresh_fast(body) if type(body) is dict else None
+        if got is not None:
+            answered += 1
+            assert answer(got) == answer(expected), body
+        if type(body) is dict:
+            special = engine._generate(tuple(body))(body)
+            if special is not None:
+                assert answer(special) == answer(expected), body
+        assert answer(engine.check(body)) == answer(expected)
+        assert answer(engine.check(json.dumps(body))) == answer(expected)
+    assert answered > 60
+
+
+def test_the_compiled_path_answers_the_common_cases_itself() -> None:
+    fresh_fast = engine._compile()
+    edit = {"type": "image_edit", "prompt": "Edit", "source": {"url": URL}}
+    answered = [
+        {"prompt": "x"},
+        {"prompt": "x", "image_ref": [{"url": URL}] * 9},
+        {**edit, "image_ref": [{"url": URL}] * 8},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "9:16", "model": "uni-1-max"},
+        {"prompt": "x", "user_id": "u", "output_format": "jpeg", "web_search": True},
+        {"prompt": "", "model": "uni-2"},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "1:1"},
+        {"prompt": "x", "image_ref": [{"url": URL}] * 10},
+        {"type": "image_edit", "prompt": "x"},
+        {"prompt": "x", "source": {"url": URL}},
+        {**edit, "source": {"url": URL, "data": "x"}},
+        {**edit, "source": {}},
+        {**edit, "source": {"data": "x"}},
+        {**edit, "source": {"url": "http://example.com/"}},
+        {**edit, "source": {"url": URL, "media_type": "text/plain"}},
+        {"prompt": "x", "user_id": "u" * 257, "aspect_ratio": "4:5", "style": "x"},
+    ]
+    for body in answered:
+        got = fresh_fast(body)
+        assert got is not None, body
+        assert answer(got) == answer(engine._diagnose(body, False)), body
+    # What earns a warning, or needs decoding, is the diagnosis' business.
+    for body in (
+        {**edit, "aspect_ratio": "1:1"},
+        {"prompt": "x", "extra": 1},
+        {**edit, "source": {"data": PNG64, "media_type": "image/png"}},
+        {"prompt": "x", "web_search": 1},
+    ):
+        assert fresh_fast(body) is None
+
+
+def test_steps_group_consecutive_image_rules_between_request_rules() -> None:
+    steps = engine._steps()
+    flat: list[Any] = []
+    for before, after in itertools.pairwise(steps):
+        assert not (isinstance(before, tuple) and isinstance(after, tuple))
+    for step in steps:
+        if isinstance(step, tuple):
+            assert step and all(rule.scope is Scope.IMAGE for rule in step)
+            flat.extend(step)
+        else:
+            assert step.scope is Scope.REQUEST
+            flat.append(step)
+    assert tuple(flat) == engine._ORDERED
+    assert [r.id for r in flat] == [
+        r.id for r in catalog.RULES if r.scope in (Scope.REQUEST, Scope.IMAGE)
+    ]
+
+
+@pytest.mark.parametrize("rule", engine._ORDERED, ids=lambda r: r.id)
+def test_prepared_rules_render_as_the_rule_does(rule: Any) -> None:
+    prepared = engine._prepare(rule)
+    assert (prepared.id, prepared.status, prepared.rule) == (rule.id, rule.status, rule)
+    assert prepared.reads == frozenset(rule.reads)
+    assert prepared.marks == rule.marks
+    path = getattr(rule, "field", "") if rule.scope is Scope.REQUEST else "image_ref[3]"
+    assert prepared.path == (path if rule.scope is Scope.REQUEST else "")
+    echo = {name: f"<{name}>" for name in rule._echo_names()}
+    assert prepared.echoes == bool(echo)
+    violation = prepared.violation(path, echo)
+    assert violation.detail == rule.render(path, **echo)
+    assert (violation.rule, violation.status, violation.path) == (rule.id, rule.status, path)
+    if rule.scope is Scope.REQUEST and not echo:
+        assert prepared.constant == violation
+    else:
+        assert prepared.constant is None
+    assert engine._template(rule).format(path=path, **echo) == rule.render(path, **echo)
+
+
+def test_a_template_with_literal_braces_is_refused() -> None:
+    rule = Required("odd_rule", 400, "{field} {{literal}}", field="prompt")
+    with pytest.raises(ValueError, match="odd_rule"):
+        engine._template(rule)
+    rule = Required("odd_rule", 400, "{field} }}", field="prompt")
+    with pytest.raises(ValueError, match="literal braces"):
+        engine._template(rule)
+
+
+def test_emitters_cover_every_rule_kind_and_refuse_unknown_ones() -> None:
+    kinds = {type(rule) for rule in catalog.RULES}
+    assert kinds <= set(engine._EMITTERS)
+    ns: dict[str, Any] = {}
+    assert engine._const(ns, 5) == "C0" and ns == {"C0": 5}
+    assert engine._const(ns, 6) == "C1" and ns["C1"] == 6
+
+
+def test_normalise_fills_every_field_in_table_order() -> None:
+    out = engine._normalise({"prompt": "x", "source": {"url": URL}, "image_ref": [{"data": "A"}]})
+    assert list(out) == [f.name for f in catalog.FIELDS]
+    assert out["source"] == {"url": URL, "data": None, "media_type": None}
+    assert out["image_ref"] == [{"url": None, "data": "A", "media_type": None}]
+    assert out["type"] == "image" and out["model"] == "uni-1" and out["style"] == "auto"
+    assert out["web_search"] is False and out["aspect_ratio"] is None
+    bare = engine._normalise({"prompt": "x", "source": None})
+    assert bare["source"] is None and bare["image_ref"] == []
+
+
+def test_url_ok_remembers_good_urls_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: set[str] = set()
+    monkeypatch.setattr(engine, "_URL_OK", cache)
+    assert engine._url_ok("https://good.example/a.png")
+    assert "https://good.example/a.png" in cache
+    assert not engine._url_ok("https://127.0.0.1/")
+    assert "https://127.0.0.1/" not in cache
+    long_url = "https://good.example/" + "a" * 2100
+    assert engine._url_ok(long_url) and long_url not in cache
+    cache.update(f"https://h{i}.example/" for i in range(engine._URL_OK_MAX))
+    assert engine._url_ok("https://new.example/")
+    assert cache == {"https://new.example/"}
+
+
+# ---------------------------------------------------------------- rules validate themselves
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Required("Bad-Id", 400, "{field}", field="p"),
+            "rule id 'Bad-Id' must be lower_snake_case",
+        ),
+        (lambda: Required("", 400, "{field}", field="p"), "rule id '' must be lower_snake_case"),
+        (
+            lambda: Required("UPPER", 400, "{field}", field="p"),
+            "rule id 'UPPER' must be lower_snake_case",
+        ),
+        (
+            lambda: Required("ok_id", 418, "{field}", field="p"),
+            "ok_id: status 418 is not one the API answers",
+        ),
+        (
+            lambda: Required("ok_id", 201, "{field}", field="p"),
+            "ok_id: status 201 is not one the API answers",
+        ),
+        (
+            lambda: Required("ok_id", 400, "{nope}", field="p"),
+            "ok_id: message uses unknown placeholders ['nope']",
+        ),
+        (
+            lambda: Required("ok_id", 400, "{path}", field="p"),
+            "ok_id: message uses unknown placeholders ['path']",
+        ),
+        (
+            lambda: Length("ok_id", 400, "{field}", field="p", min=7, max=1),
+            "ok_id: need 0 <= min <= max, got 7..1",
+        ),
+        (
+            lambda: Length("ok_id", 400, "{field}", field="p", min=-1, max=1),
+            "ok_id: need 0 <= min <= max, got -1..1",
+        ),
+        (
+            lambda: OneOf("ok_id", 400, "{value}", field="m", values=()),
+            "ok_id: values must be distinct and non-empty",
+        ),
+        (
+            lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "a")),
+            "ok_id: values must be distinct and non-empty",
+        ),
+        (
+            lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a, c"),
+            "ok_id: the verbatim listing does not name exactly the values",
+        ),
+        (
+            lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a"),
+            "ok_id: the verbatim listing does not name exactly the values",
+        ),
+        (lambda: MaxItemsFor("ok_id", 400, "{max}", field="i", max=-1), "ok_id: max must be >= 0"),
+        (
+            lambda: AllowedWith("ok_id", 400, "{field}", field="s", allowed=()),
+            "ok_id: allowed must not be empty",
+        ),
+        (
+            lambda: MaxBytes("ok_id", 413, "{path}", member="d", max=0),
+            "ok_id: max must be a positive whole number of MiB",
+        ),
+        (
+            lambda: MaxBytes("ok_id", 413, "{path}", member="d", max=(1 << 20) + 1),
+            "ok_id: max must be a positive whole number of MiB",
+        ),
+        (
+            lambda: MaxBytes("ok_id", 413, "{path}", member="d", max=-(1 << 20)),
+            "ok_id: max must be a positive whole number of MiB",
+        ),
+        (
+            lambda: Fetched("ok_id", 422, "{path}", member="u", timeout=0, max_redirects=1),
+            "ok_id: timeout must be > 0 and max_redirects >= 0",
+        ),
+        (
+            lambda: Fetched("ok_id", 422, "{path}", member="u", timeout=1, max_redirects=-1),
+            "ok_id: timeout must be > 0 and max_redirects >= 0",
+        ),
+        (
+            lambda: Field("not an identifier", JsonType.STRING),
+            "field name 'not an identifier' is not an identifier",
+        ),
+        (lambda: Field("name", JsonType.ARRAY), "name: items is given exactly for arrays"),
+        (
+            lambda: Field("name", JsonType.STRING, items=JsonType.OBJECT),
+            "name: items is given exactly for arrays",
+        ),
+        (
+            lambda: Field("name", JsonType.STRING, nullable=True, default="x"),
+            "name: a nullable field defaults to null",
+        ),
+        (
+            lambda: Advice("ok_id", "{path} {value} {other}"),
+            "ok_id: message uses unknown placeholders ['other', 'value']",
+        ),
+    ],
+)
+def test_a_wrong_rule_fails_when_defined(make: Any, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        make()
+    assert str(raised.value) == message
+
+
+def test_right_rules_are_defined() -> None:
+    # The boundaries of each validation are allowed.
+    Length("ok_id", 400, "{field}", field="prompt", min=0, max=0)
+    Length("ok_id", 400, "{field}", field="prompt", min=3, max=3)
+    MaxItemsFor("ok_id", 400, "{max}", field="image_ref", max=0)
+    MaxBytes("ok_id", 413, "{path} {max_mb}", member="data", max=1 << 20)
+    Fetched("ok_id", 422, "{path}", member="url", timeout=0.5, max_redirects=0)
+    OneOf("ok_id", 400, "{value} {valid}", field="model", values=("b", "a"), listing="b, a")
+    Field("name", JsonType.STRING, nullable=True, default=None)
+    Field("name", JsonType.ARRAY, items=JsonType.OBJECT)
+    Advice("ok_id", "{path} {near} {found} {named} {limit_mb}")
+    Required("a1_b", 422, "{field}", field="prompt")
+    JsonTypes("ok_id", 400, "{path} must be {expected}")
+
+
+def test_reprs_are_short() -> None:
+    r = catalog.rule
+    assert repr(r("prompt_length")) == "Length(prompt_length, prompt, 1..6000)"
+    assert repr(r("prompt_missing")) == "Required(prompt_missing, prompt)"
+    assert repr(r("model_unknown")) == "OneOf(model_unknown, model in uni-1|uni-1-max)"
+    assert repr(r("source_required")) == "RequiredFor(source_required, source if type=image_edit)"
+    assert repr(r("source_forbidden")) == (
+        "OnlyFor(source_forbidden, source only if type=image_edit)"
+    )
+    assert repr(r("image_ref_max")) == "MaxItemsFor(image_ref_max, image_ref <= 9 if type=image)"
+    assert repr(r("manga_portrait")) == (
+        "AllowedWith(manga_portrait, style=manga needs aspect_ratio in 2:3|9:16|1:2|1:3)"
+    )
+    assert repr(r("url_and_data")) == "NotBoth(url_and_data, url, data)"
+    assert repr(r("url_or_data")) == "EitherOf(url_or_data, url | data)"
+    assert (
+        repr(r("media_type_required")) == "RequiredWith(media_type_required, media_type with data)"
+    )
+    assert repr(r("base64_invalid")) == "Base64(base64_invalid, data)"
+    assert repr(r("image_too_large")) == "MaxBytes(image_too_large, data <= 52428800 bytes)"
+    assert repr(r("not_an_image")) == "ImageMediaType(not_an_image, media_type)"
+    assert repr(r("url_not_fetchable")) == "PublicHttpsUrl(url_not_fetchable, url)"
+    assert repr(r("url_fetch_failed")) == "Fetched(url_fetch_failed, url, 18s, 5 redirects)"
+    assert repr(r("url_http_error")) == "HttpStatus(url_http_error, url < 400)"
+    assert repr(r("body_not_object")) == "JsonBody(body_not_object)"
+    assert repr(MISSING) == "MISSING"
+    assert repr(catalog.FIELDS[0]) == "Field(type: string)"
+    assert repr(catalog.FIELDS[3]) == "Field(aspect_ratio: string|null)"
+
+
+def test_reads_and_marks_decide_the_skipping() -> None:
+    r = catalog.rule
+    assert r("type_unsupported").reads == ("type", "model")
+    assert r("type_unsupported").marks == "type"
+    assert r("prompt_missing").reads == ("prompt",) and r("prompt_missing").marks == "prompt"
+    assert r("prompt_length").reads == ("prompt",) and r("prompt_length").marks == "prompt"
+    assert r("source_required").reads == ("type", "source")
+    assert r("source_required").marks == "source"
+    assert r("source_forbidden").reads == ("type", "source")
+    assert r("source_forbidden").marks is None  # a forbidden source is still an image
+    assert r("image_ref_max").reads == ("type", "image_ref") and r("image_ref_max").marks is None
+    assert r("manga_portrait").reads == ("type", "style", "aspect_ratio")
+    assert r("manga_portrait").marks is None
+    for rule_id in ("url_and_data", "url_or_data"):
+        assert r(rule_id).reads == ("url", "data") and r(rule_id).marks == "image"
+    assert r("media_type_required").reads == ("media_type", "data")
+    assert r("media_type_required").marks == "image"
+    assert r("base64_invalid").reads == ("data",) and r("base64_invalid").marks == "data"
+    assert r("image_too_large").reads == ("data",) and r("image_too_large").marks == "data"
+    assert r("not_an_image").reads == ("media_type",) and r("not_an_image").marks == "media_type"
+    assert r("url_not_fetchable").reads == ("url",) and r("url_not_fetchable").marks == "url"
+    assert r("body_not_object").reads == () and r("body_not_object").marks is None
+    assert r("url_fetch_failed").params() == {"member": "url", "timeout": 18.0, "max_redirects": 5}
+    assert r("url_http_error").params() == {"member": "url", "min_error": 400}
+    assert r("image_too_large").params() == {
+        "member": "data",
+        "max": 52_428_800,
+        "max_mb": 50,
+    }
+    assert r("manga_portrait").params() == {
+        "field": "style",
+        "equals": "manga",
+        "other": "aspect_ratio",
+        "allowed": "2:3, 9:16, 1:2, 1:3",
+        "key": "type",
+        "key_equals": "image",
+    }
+    assert r("image_ref_max").params() == {
+        "field": "image_ref",
+        "max": 9,
+        "key": "type",
+        "equals": "image",
+    }
+    assert r("source_required").params() == {
+        "field": "source",
+        "key": "type",
+        "equals": "image_edit",
+    }
+    assert r("source_forbidden").params() == r("source_required").params()
+    assert r("prompt_length").params() == {"field": "prompt", "min": 1, "max": 6000}
+    assert r("prompt_missing").params() == {"field": "prompt"}
+    assert r("url_and_data").params() == {"a": "url", "b": "data"}
+    assert r("url_or_data").params() == {"a": "url", "b": "data"}
+    assert r("media_type_required").params() == {"member": "media_type", "with_": "data"}
+    assert r("base64_invalid").params() == {}
+    assert r("aspect_ratio_invalid").params() == {
+        "field": "aspect_ratio",
+        "valid": "1:1, 1:2, 1:3, 16:9, 2:1, 2:3, 3:1, 3:2, 9:16",
+    }
+    assert r("style_invalid").params() == {"field": "style", "valid": "auto, manga"}
+    assert r("output_format_invalid").params() == {"field": "output_format", "valid": "jpeg, png"}
+
+
+class View:
+    def __init__(self, **values: Any) -> None:
+        self.values = values
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name, MISSING)
+
+    def base64(self, name: str) -> media.Base64Info:
+        return media.base64_info(self.values[name])
+
+
+def test_rule_checks_at_their_edges() -> None:
+    r = catalog.rule
+    assert r("model_unknown").check(View(model="uni-1")) is None
+    assert r("model_unknown").check(View(model=None)) is None
+    assert r("model_unknown").check(View()) is None
+    assert r("model_unknown").check(View(model="x")) == {"value": "x"}
+    assert r("type_unsupported").check(View(type="v")) == {"value": "v", "model": MISSING}
+    assert r("prompt_missing").check(View(prompt=None)) is None
+    assert r("prompt_missing").check(View()) == {}
+    assert r("prompt_length").check(View(prompt="")) == {}
+    assert r("prompt_length").check(View(prompt="x")) is None
+    assert r("prompt_length").check(View(prompt="x" * 6000)) is None
+    assert r("prompt_length").check(View(prompt="x" * 6001)) == {}
+    assert r("prompt_length").check(View(prompt=None)) is None
+    assert r("source_required").check(View(type="image_edit", source=None)) == {}
+    assert r("source_required").check(View(type="image_edit")) == {}
+    assert r("source_required").check(View(type="image_edit", source={})) is None
+    assert r("source_required").check(View(type="image")) is None
+    assert r("source_forbidden").check(View(type="image", source={})) == {}
+    assert r("source_forbidden").check(View(type="image", source=None)) is None
+    assert r("source_forbidden").check(View(type="image_edit", source={})) is None
+    assert r("image_ref_max").check(View(type="image", image_ref=[1] * 9)) is None
+    assert r("image_ref_max").check(View(type="image", image_ref=[1] * 10)) == {}
+    assert r("image_ref_max").check(View(type="image_edit", image_ref=[1] * 10)) is None
+    assert r("image_ref_max").check(View(type="image", image_ref=None)) is None
+    manga = r("manga_portrait")
+    assert manga.check(View(type="image", style="manga", aspect_ratio="1:1")) == {}
+    assert manga.check(View(type="image", style="manga", aspect_ratio="2:3")) is None
+    assert manga.check(View(type="image", style="manga", aspect_ratio=None)) is None
+    assert manga.check(View(type="image", style="auto", aspect_ratio="1:1")) is None
+    assert manga.check(View(type="image_edit", style="manga", aspect_ratio="1:1")) is None
+    assert r("url_and_data").check(View(url="u", data="d")) == {}
+    assert r("url_and_data").check(View(url="u", data=None)) is None
+    assert r("url_and_data").check(View(url=None, data="d")) is None
+    assert r("url_or_data").check(View(url=None, data=None)) == {}
+    assert r("url_or_data").check(View(url="", data=None)) is None
+    assert r("url_or_data").check(View(url=None, data="")) is None
+    assert r("media_type_required").check(View(data="d", media_type=None)) == {}
+    assert r("media_type_required").check(View(data="d", media_type="")) is None
+    assert r("media_type_required").check(View(data=None, media_type=None)) is None
+    assert r("base64_invalid").check(View(data=None)) is None
+    assert r("base64_invalid").check(View(data="AAAA")) is None
+    assert r("base64_invalid").check(View(data="AAA")) == {}
+    assert r("image_too_large").check(View(data=None)) is None
+    assert r("image_too_large").check(View(data="A" * 8)) is None
+    exact = "A" * (catalog.MAX_IMAGE_BYTES // 3 * 4) + "AAA="
+    assert media.base64_info(exact).size == catalog.MAX_IMAGE_BYTES
+    assert r("image_too_large").check(View(data=exact)) is None
+    assert r("image_too_large").check(View(data=exact[:-1] + "A")) == {}
+    assert r("not_an_image").check(View(media_type="image/png")) is None
+    assert r("not_an_image").check(View(media_type=None)) is None
+    assert r("not_an_image").check(View(media_type="text/plain")) == {}
+    assert r("url_not_fetchable").check(View(url=URL)) is None
+    assert r("url_not_fetchable").check(View(url=None)) is None
+    assert r("url_not_fetchable").check(View(url="http://x.example/")) == {}
+    assert JsonBody("b", 400, "m").check(View(**{"": {}})) is None
+    assert JsonBody("b", 400, "m").check(View(**{"": []})) == {}
+    for rule_id in ("wrong_type", "url_fetch_failed", "url_http_error"):
+        with pytest.raises(TypeError):
+            r(rule_id).check(View())
+
+
+def test_kinds_declare_their_scope_and_expressibility() -> None:
+    assert JsonBody.scope is Scope.BODY and JsonTypes.scope is Scope.TYPES
+    for kind in (NotBoth, EitherOf, RequiredWith, Base64, MaxBytes, ImageMediaType):
+        assert kind.scope is Scope.IMAGE
+    assert PublicHttpsUrl.scope is Scope.IMAGE
+    assert Fetched.scope is Scope.FETCH and HttpStatus.scope is Scope.FETCH
+    for kind in (OneOf, Required, Length, RequiredFor, OnlyFor, MaxItemsFor, AllowedWith):
+        assert kind.scope is Scope.REQUEST
+    assert PublicHttpsUrl.expressible.value == "approximate"
+    assert Fetched.expressible.value == "not expressible"
+    assert HttpStatus.expressible.value == "not expressible"
+    assert Base64.expressible.value == "exact" and MaxBytes.expressible.value == "exact"
+    assert HttpStatus.echoes == frozenset({"code"})
+    assert JsonTypes.echoes == frozenset({"expected"})
+
+
+# ---------------------------------------------------------------- the catalogue checks itself
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RULES", (*catalog.RULES, catalog.RULES[0]), "rule ids must be unique"),
+        (
+            "RULES",
+            (*catalog.RULES, Required("stray", 400, "{field}", field="nope")),
+            "stray reads unknown fields ['nope']",
+        ),
+        (
+            "RULES",
+            (*catalog.RULES, Base64("stray", 422, "{path}", member="prompt")),
+            "stray reads unknown fields ['prompt']",
+        ),
+        ("PORTRAIT_RATIOS", ("2:3", "7:5"), "portrait ratios must be aspect ratios"),
+        (
+            "FIELDS",
+            (Field("type", JsonType.STRING, default="video"), *catalog.FIELDS[1:]),
+            "the default of type must be one of its values",
+        ),
+        (
+            "FIELDS",
+            (
+                *catalog.FIELDS[:2],
+                Field("model", JsonType.STRING, default="uni-9"),
+                *catalog.FIELDS[3:],
+            ),
+            "the default of model must be one of its values",
+        ),
+    ],
+)
+def test_the_catalogue_refuses_inconsistencies(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: Any, message: str
+) -> None:
+    catalog._check_catalogue()  # as shipped
+    monkeypatch.setattr(catalog, name, value)
+    with pytest.raises(ValueError) as raised:
+        catalog._check_catalogue()
+    assert str(raised.value) == message
+
+
+def test_the_catalogue_allows_every_ratio_to_be_portrait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "PORTRAIT_RATIOS", catalog.ASPECT_RATIOS)
+    catalog._check_catalogue()
+
+
+def test_catalogue_lookups() -> None:
+    assert catalog.rule("prompt_length") is catalog.RULES_BY_ID["prompt_length"]
+    with pytest.raises(KeyError):
+        catalog.rule("no_such_rule")
+    assert [r.id for r in catalog.RULES] == list(catalog.RULES_BY_ID)
+
+
+# ---------------------------------------------------------------- big JSON text, fetch, lazy
+
+
+def test_cut_blobs_replaces_only_long_base64_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    text = '{"prompt": "short", "source": {"data": "QUJDREVGR0hJSktM", "k": "not base64!!!!"}}'
+    for buf in (text, text.encode()):
+        cut = engine._cut_blobs(buf)
+        assert cut is not None
+        joined, blobs = cut
+        assert len(blobs) == 1
+        ((token, blob),) = blobs.items()
+        assert blob.text() == "QUJDREVGR0hJSktM"
+        value = json.loads(joined)
+        assert value["source"]["data"] == token and value["source"]["k"] == "not base64!!!!"
+        assert engine._put_blobs(value, blobs)["source"]["data"] is blob
+    # Keys are never cut, escaped strings are never cut, nothing to cut is None.
+    assert engine._cut_blobs('{"QUJDREVGR0hJSktM" : 1}') is None
+    assert engine._cut_blobs('{"a": "QUJDREVG\\u0041R0hJSktM"}') is None
+    assert engine._cut_blobs('{"a": "short"}') is None
+    assert engine._cut_blobs('{"a": "QUJDREVGR0hJSktM') is None
+    cut = engine._cut_blobs(b'["QUJDREVGR0hJSktM", "QUJDREVGR0hJSktN"]\n')
+    assert cut is not None and len(cut[1]) == 2
+    assert engine._put_blobs(json.loads(cut[0]), cut[1])[1].text() == "QUJDREVGR0hJSktN"
+
+
+def test_base64_only_reads_every_chunk() -> None:
+    good = "QUJD" * 10
+    assert engine._base64_only(good, 0, len(good))
+    assert engine._base64_only(good.encode(), 4, 8)
+    assert not engine._base64_only(good + "!", 0, len(good) + 1)
+    assert engine._base64_only(good + "!", 0, len(good))
+    assert not engine._base64_only("QUJD\u00e9", 0, 5)
+    big = "A" * (1 << 20) + "!" + "A" * 10
+    assert not engine._base64_only(big, 0, len(big))
+    assert engine._base64_only(big, 0, 1 << 20)
+
+
+def test_a_big_json_text_is_checked_and_materialised() -> None:
+    data = "QUJD" * ((1 << 20) // 4 + 10)
+    body = {
+        "type": "image_edit",
+        "prompt": "x",
+        "source": {"data": data, "media_type": "image/png"},
+        "image_ref": [{"url": URL}, {"data": data, "media_type": "image/png"}],
+    }
+    for text in (json.dumps(body), json.dumps(body).encode()):
+        report = engine.check(text)
+        assert report.ok and report.status == 201
+        request = report.request
+        assert request is not None and request is report.request
+        assert request["source"] == {"url": None, "data": data, "media_type": "image/png"}
+        assert type(request["source"]["data"]) is str
+        assert request["image_ref"][0] == {"url": URL, "data": None, "media_type": None}
+        assert request["image_ref"][1]["data"] == data
+        assert [w.code for w in report.warnings] == ["format_unknown", "format_unknown"]
+    body["source"] = None
+    body["type"] = "image"
+    report = engine.check(json.dumps(body))
+    assert report.ok and report.request is not None and report.request["source"] is None
+
+
+def test_fetch_without_the_fetch_module_warns_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_fetch_hook", lambda: None)
+    body = {
+        "type": "image_edit",
+        "prompt": "x",
+        "source": {"url": URL},
+        "image_ref": [{"data": PNG64, "media_type": "image/png"}, {"url": URL}],
+    }
+    report = engine.check(body, fetch=True)
+    assert report.ok
+    assert [(w.code, w.path) for w in report.warnings] == [
+        ("not_fetched", "source.url"),
+        ("not_fetched", "image_ref[1].url"),
+    ]
+    assert engine.check({"prompt": "x"}, fetch=True).warnings == ()
+    # A static error first: nothing is fetched.
+    assert engine.check({**body, "prompt": ""}, fetch=True).warnings == ()
+
+
+def test_fetch_hands_every_url_to_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[tuple[str, str]]] = []
+    rule = catalog.rule("url_http_error")
+
+    def hook(targets: list[tuple[str, str]]) -> tuple[list[Any], list[Any]]:
+        seen.append(targets)
+        error = engine.Violation(rule.id, rule.status, rule.render("source", code=404), "source")
+        return [error], [engine.Notice("not_fetched", "x", "y")]
+
+    monkeypatch.setattr(engine, "_fetch_hook", lambda: hook)
+    body = {
+        "type": "image_edit",
+        "prompt": "x",
+        "source": {"url": URL},
+        "image_ref": [{"url": URL}],
+    }
+    report = engine.check(body, fetch=True)
+    assert seen == [[("source", URL), ("image_ref[0]", URL)]]
+    assert (report.status, report.detail) == (422, "source: failed to fetch URL (HTTP 404)")
+    assert [w.code for w in report.warnings] == ["not_fetched"]
+
+
+def test_the_fetch_hook_comes_from_the_fetch_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    module = types.ModuleType("luma_schema.fetch")
+    monkeypatch.setitem(sys.modules, "luma_schema.fetch", module)
+    assert engine._fetch_hook() is None
+    module.fetch_violations = len  # type: ignore[attr-defined]
+    assert engine._fetch_hook() is len
+    monkeypatch.setitem(sys.modules, "luma_schema.fetch", None)
+    assert engine._fetch_hook() is None
+
+
+def test_request_error_carries_the_report() -> None:
+    report = engine.check({"prompt": ""})
+    error = engine.RequestError(report)
+    assert str(error) == "Prompt must be between 1 and 6000 characters"
+    assert error.args == (report.detail,)
+    assert (error.status, error.detail, error.errors, error.report) == (
+        400,
+        report.detail,
+        report.errors,
+        report,
+    )
+    assert error.to_response() == (400, {"detail": report.detail})
+
+
+def test_iter_errors_and_missing() -> None:
+    import pickle
+
+    body = {"prompt": "", "model": "x"}
+    assert list(engine.iter_errors(body)) == list(engine.check(body).errors)
+    assert [e.rule for e in engine.iter_errors(body)] == ["model_unknown", "prompt_length"]
+    assert pickle.loads(pickle.dumps(MISSING)) is MISSING
+    report = engine.check({"prompt": "x"})
+    assert report.ok and report.request == engine._normalise({"prompt": "x"})
+    assert report.request is report.request
+
+
+def test_the_compiler_refuses_what_it_cannot_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, slots=True, repr=False)
+    class Novel(Required):
+        pass
+
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            catalog, "RULES", (*catalog.RULES, Novel("novel", 400, "{field}", field="prompt"))
+        )
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the engine cannot compile rule kinds ['Novel']"
+    members = (catalog.IMAGE_MEMBERS[0], Field("data", JsonType.STRING), catalog.IMAGE_MEMBERS[2])
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "IMAGE_MEMBERS", members)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects nullable string image members"
+    members = (catalog.IMAGE_MEMBERS[0], Field("data", JsonType.BOOLEAN, nullable=True))
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "IMAGE_MEMBERS", members)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects nullable string image members"
+    fields = tuple(
+        Field("source", JsonType.OBJECT) if f.name == "source" else f for f in catalog.FIELDS
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "FIELDS", fields)
+        with pytest.raises(TypeError) as raised:
+            engine._compile()
+        assert str(raised.value) == "the compiled path expects images to be nullable objects"
+    engine._compile()  # as shipped
+
+
+def test_a_verbatim_listing_is_kept_as_written() -> None:
+    rule = OneOf("ok_id", 400, "{valid}", field="m", values=("b", "a"), listing="b, a")
+    assert rule.params() == {"field": "m", "valid": "b, a"}
+    assert OneOf("ok_id", 400, "{valid}", field="m", values=("b", "a")).params()["valid"] == "a, b"
+
+
+def test_an_accepted_report_normalises_on_first_read() -> None:
+    accepted = engine._Accepted({"prompt": "x", "style": "manga"})
+    assert accepted.ok and accepted.status == 201 and accepted.detail is None
+    assert accepted.errors == () and accepted.warnings == ()
+    assert accepted.request == engine._normalise({"prompt": "x", "style": "manga"})
+    assert accepted.request is accepted.request
+
+
+def _edit_with(data: str, media_type: str | None) -> dict[str, Any]:
+    return {"type": "image_edit", "prompt": "x", "source": {"data": data, "media_type": media_type}}
+
+
+def test_format_warnings_say_exactly_what_was_found() -> None:
+    jpeg64 = "/9j/4AAQSkZJRgABAQ=="
+    report = engine.check(_edit_with(PNG64, "image/jpeg"))
+    assert report.ok
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are PNG, but media_type names JPEG"
+    ]
+    report = engine.check(_edit_with(jpeg64, "image/tiff"))
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are JPEG, but media_type names another format"
+    ]
+    assert engine.check(_edit_with(jpeg64, "image/jpeg; q=1")).warnings == ()
+    report = engine.check(_edit_with("QUJD", "image/png"))
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are not PNG, JPEG, WebP or GIF"
+    ]
+    report = engine.check(_edit_with("data:image/png;base64,QUJD", "image/png"))
+    assert [w.code for w in report.warnings] == ["data_uri_prefix"]
+    assert report.errors[0].rule == "base64_invalid"
+    # A bad media type gives its error, and no mismatch warning from it.
+    report = engine.check(_edit_with(PNG64, "text/plain"))
+    assert report.errors[0].rule == "not_an_image" and report.warnings == ()
+    # An image that failed its shape gets no advice at all.
+    report = engine.check({**_edit_with("data:QUJD", None), "image_ref": []})
+    assert report.errors[0].rule == "media_type_required" and report.warnings == ()
+
+
+def test_the_large_image_warning_starts_above_the_advised_size() -> None:
+    advised = catalog.ADVISED_IMAGE_BYTES
+    at = "A" * (advised // 3 * 4) + "AA=="  # advised bytes exactly (a multiple of 3, plus 1)
+    assert media.base64_info(at).size == advised
+    assert [w.code for w in engine.check(_edit_with(at, "image/png")).warnings] == [
+        "format_unknown"
+    ]
+    above = "A" * (advised // 3 * 4) + "AAA="
+    assert media.base64_info(above).size == advised + 1
+    warnings = engine.check(_edit_with(above, "image/png")).warnings
+    assert [w.message for w in warnings][-1] == (
+        "source.data: decoded image is over 4 MB; smaller images are faster"
+    )
+    cap = "A" * (catalog.MAX_IMAGE_BYTES // 3 * 4) + "AAA="
+    report = engine.check(_edit_with(cap, "image/png"))
+    assert report.ok and [w.code for w in report.warnings] == ["format_unknown", "image_large"]
+
+
+def test_responses_and_messages_of_the_body_rule() -> None:
+    assert engine.check({"prompt": "x"}).to_response() == (201, {})
+    report = engine.check(b"[]")
+    assert report.to_response() == (400, {"detail": "request body must be a JSON object"})
+    assert report.errors[0].path == "" and report.errors[0].rule == "body_not_object"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("wrong_type").check(View())
+    assert str(raised.value) == "JsonTypes is applied by the engine through the field table"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("url_fetch_failed").check(View())
+    assert str(raised.value) == "url_fetch_failed needs the network: luma_schema.fetch applies it"
+    with pytest.raises(TypeError) as raised:
+        catalog.rule("url_http_error").check(View())
+    assert str(raised.value) == "url_http_error needs the network: luma_schema.fetch applies it"
+
+
+def test_cut_blobs_follows_escapes_to_the_end_of_each_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    text = '"x"' + ' ["a\\"b\\\\", "QUJDREVGR0hJSktM", "c\\\\"]'
+    for buf in (text, text.encode()):
+        cut = engine._cut_blobs(buf)
+        assert cut is not None
+        joined, blobs = cut
+        value = json.loads(joined[3:])
+        assert value[0] == 'a"b\\' and value[2] == "c\\"
+        assert [blob.text() for blob in blobs.values()] == ["QUJDREVGR0hJSktM"]
+        assert engine._put_blobs(value, blobs)[1] is next(iter(blobs.values()))
+    assert engine._cut_blobs('"QUJDREVGR0hJSktM"') is not None
+    tokens = [engine._cut_blobs('["QUJDREVGR0hJSktM"]') for _ in range(2)]
+    assert tokens[0] is not None and tokens[1] is not None
+    assert set(tokens[0][1]) != set(tokens[1][1])  # a fresh nonce each time
+    (token,) = tokens[0][1]
+    assert len(token.split(":")[0]) == 32
