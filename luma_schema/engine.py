@@ -1524,6 +1524,3 @@ def iter_errors(payload: object) -> Iterator[Violation]:
     """Every violation of ``payload`` in SPEC order (the ``errors`` of :func:`check`)."""
     return iter(check(payload).errors)
 
-
-def _rule_scopes() -> Mapping[str, Scope]:
-    return {r.id: r.scope for r in catalog.RULES}
