@@ -740,12 +740,18 @@ def test_the_fetch_hook_comes_from_the_fetch_module(monkeypatch: pytest.MonkeyPa
     import sys
     import types
 
+    import luma_schema
+
+    # Another test may have imported the real module: it is then an attribute of the package,
+    # which `from luma_schema import fetch` prefers to sys.modules.
     module = types.ModuleType("luma_schema.fetch")
     monkeypatch.setitem(sys.modules, "luma_schema.fetch", module)
+    monkeypatch.setattr(luma_schema, "fetch", module, raising=False)
     assert engine._fetch_hook() is None
     module.fetch_violations = len  # type: ignore[attr-defined]
     assert engine._fetch_hook() is len
     monkeypatch.setitem(sys.modules, "luma_schema.fetch", None)
+    monkeypatch.delattr(luma_schema, "fetch")
     assert engine._fetch_hook() is None
 
 
