@@ -86,8 +86,10 @@ class Report:
     """What the server would answer: ``status`` 201 and the normalised ``request`` when ``ok``;
     else the first error's ``status`` and exact ``detail``, and the full SPEC list in ``errors``.
 
-    ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for);
-    for a dict payload it is built from that dict, so read it before mutating the payload."""
+    ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for),
+    and so may be ``errors`` (when the first error is a request rule that precedes every image
+    rule, ``status`` and ``detail`` are known before the rest of the list); for a dict payload
+    both are built from that dict, so read them before mutating the payload."""
 
     __slots__ = ("_request", "detail", "errors", "status", "warnings")
 
