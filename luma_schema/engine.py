@@ -86,8 +86,10 @@ class Report:
     """What the server would answer: ``status`` 201 and the normalised ``request`` when ``ok``;
     else the first error's ``status`` and exact ``detail``, and the full SPEC list in ``errors``.
 
-    ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for);
-    for a dict payload it is built from that dict, so read it before mutating the payload."""
+    ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for),
+    and so may be ``errors`` (when the first error is a request rule that precedes every image
+    rule, ``status`` and ``detail`` are known before the rest of the list); for a dict payload
+    both are built from that dict, so read them before mutating the payload."""
 
     __slots__ = ("_request", "detail", "errors", "status", "warnings")
 
@@ -167,20 +169,39 @@ class _Accepted(Report):
 
 
 class _Refused(Report):
-    """A refusal of the compiled path, made with one allocation and one store: the status and
-    detail are the first error's, and there are no warnings (else the diagnosis answers)."""
+    """A refusal of the compiled path: the status and detail are the first error's, and there
+    are no warnings (else the diagnosis answers).  A request rule that fails before any image
+    rule (SPEC section 3) is the first error whatever follows, so the compiled path stops there
+    and stores only that error and the payload: the full list is made on first access of
+    ``errors``, from the payload (the caveat of ``request``: read it before mutating a dict)."""
 
-    __slots__ = ()
+    __slots__ = ("_errors", "_first", "_payload")
+    _errors: tuple[Violation, ...]
+    _first: Violation
+    _payload: dict[str, Any]
     warnings: tuple[Notice, ...] = ()
     _request = None
 
     @property
     def status(self) -> int:  # type: ignore[override]
-        return self.errors[0].status
+        return self._first.status
 
     @property
     def detail(self) -> str:  # type: ignore[override]
-        return self.errors[0].detail
+        return self._first.detail
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:  # type: ignore[override]
+        try:
+            return self._errors
+        except AttributeError:
+            pass
+        try:
+            errors = _errors_of(self._payload)
+        except Exception:  # reading a report never raises; the first error is known
+            errors = (self._first,)
+        self._errors = errors
+        return errors
 
 
 class RequestError(ValueError):
@@ -897,6 +918,11 @@ _DEFER: Final[dict[type[Rule], Emitter]] = {
     MaxBytes: lambda r, v, ns: f"{v(r.member)} is not None",
 }
 
+# Image members whose rules the compiled path leaves to the diagnosis: it needs them null.
+_DEFERRED_MEMBERS: Final = frozenset(
+    member for rule in _ORDERED if type(rule) in _DEFER for member in rule.reads
+)
+
 # URLs that passed the static checks, so that a client sending the same URLs again pays one
 # set lookup; bounded, and emptied when full.
 _URL_OK: Final[set[str]] = set()
@@ -965,6 +991,21 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         m = member_var(member.name)
         lines.append(f"    {m} = get({member.name!r})")
         lines.append(f"    if {m} is not None and type({m}) is not str: return False")
+    lines += ["    return True", ""]
+    # An image that passes row 2 and earns no warning before the image rules run: ``shape``
+    # with the members the diagnosis must read (base64 data) null.
+    lines += [
+        "def plain(v):",
+        "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
+        "    get = v.get",
+    ]
+    for member in catalog.IMAGE_MEMBERS:
+        m = member_var(member.name)
+        lines.append(f"    {m} = get({member.name!r})")
+        if member.name in _DEFERRED_MEMBERS:
+            lines.append(f"    if {m} is not None: return False")
+        else:
+            lines.append(f"    if {m} is not None and type({m}) is not str: return False")
     lines += ["    return True", ""]
 
     # Image rule groups: each a function of (image, path, errors, marks) -> marks, or BAIL.
@@ -1089,8 +1130,10 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             flags.add(rule.marks)
     lines += [
         "    if not e: return Accepted(p)",
+        "    e = tuple(e)",
         "    r = new(Refused)",
-        "    r.errors = tuple(e)",
+        "    r._first = e[0]",
+        "    r._errors = e",
         "    return r",
     ]
     # Flags start false (only those some rule sets).
@@ -1106,14 +1149,19 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
 
 def _fail_code(ns: dict[str, Any], rule: Rule, var: Callable[[str], str], path: str) -> str:
     """The statement that appends the rule's violation to ``e``."""
+    return f"e.append({_violation_code(ns, rule, var, path)})"
+
+
+def _violation_code(ns: dict[str, Any], rule: Rule, var: Callable[[str], str], path: str) -> str:
+    """An expression for the rule's violation, the values it echoes read from ``var``."""
     prep = _PREPARED[rule]
     key = _const(ns, prep)
     if not prep.echoes:
         if prep.constant is not None:
-            return f"e.append({key}.constant)"
-        return f"e.append(Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path}))"
+            return f"{key}.constant"
+        return f"Violation({rule.id!r}, {rule.status}, {key}.template.format(path={path}), {path})"
     view = ", ".join(f"{name!r}: {var(name)}" for name in prep.reads)
-    return f"e.append({key}.violation({path}, {key}.rule.check(View({{{view}}}))))"
+    return f"{key}.violation({path}, {key}.rule.check(View({{{view}}})))"
 
 
 def _accepting(
@@ -1159,23 +1207,28 @@ def _accepting(
 
     members = [m.name for m in catalog.IMAGE_MEMBERS]
     readable = [m for m in members if m not in nulls]
-    body = ["if type(v) is not dict: FAIL", "k = v.keys()"]
-    # One lane per set of member names an image may have (tested by one set comparison), so
-    # that absent members cost nothing; then the general case.
+    body = ["if type(v) is not dict: FAIL"]
+    # One lane per set of member names an image may have, so that absent members cost nothing;
+    # then the general case.  A lane is tested by the image's size and its members (the keys
+    # are distinct, so that is the set equality; cheaper than comparing a keys view to a set).
     lanes = [
         [m for j, m in enumerate(readable) if mask >> j & 1]
         for mask in range(1, 1 << len(readable))
     ]
     lanes.sort(key=len)
+
+    def lane_test(lane: list[str]) -> str:
+        return " and ".join([f"len(v) == {len(lane)}", *(f"{m!r} in v" for m in lane)])
+
     keyword = "if"
     for lane in lanes:
         lane_tests = tests(set(members) - set(lane), lane, subscript=True)
         if lane_tests is None:
             continue
-        body.append(f"{keyword} k == {_const(ns, frozenset(lane))}:")
+        body.append(f"{keyword} {lane_test(lane)}:")
         body += ["    " + line for line in lane_tests]
         keyword = "elif"
-    general = ["if not k <= MEMBER_SET: FAIL"]
+    general = ["if not v.keys() <= MEMBER_SET: FAIL"]
     general += [f"if v.get({m!r}) is not None: FAIL" for m in members if m in nulls]
     general += tests(set(nulls), readable, subscript=False) or ["FAIL"]
     if keyword == "if":
@@ -1183,6 +1236,24 @@ def _accepting(
     else:
         body.append("else:")
         body += ["    " + line for line in general]
+
+    # Row 2 alone (and no member the diagnosis must read), in the same lanes: for a refusal by
+    # a request rule that comes before the image rules.
+    typed_body = ["if type(v) is not dict: FAIL"]
+    keyword = "if"
+    for lane in lanes:
+        typed_body.append(f"{keyword} {lane_test(lane)}:")
+        typed_body += [
+            f"    if type(v[{m!r}]) is not str and v[{m!r}] is not None: FAIL" for m in lane
+        ]
+        keyword = "elif"
+    typed_body.append(f"{keyword} not plain(v): FAIL")
+
+    def image_typed(var: str, indent: str) -> list[str]:
+        return [
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return None")
+            for line in typed_body
+        ]
 
     def image_ok(var: str, indent: str) -> list[str]:
         """The image tests inlined for the image in ``var`` (no call per image)."""
@@ -1207,6 +1278,8 @@ def _accepting(
         else:
             args.append(field_var(spec.name))
     typed = ", ".join(args)
+    image_lines: list[str] = []  # the images' tests, after the request rules that come first
+    plain_lines: list[str] = []  # row 2 for the images, for a refusal by those rules
     lines += [f"def {name}(p):"]
     if shape is None:
         lines += ["    if not p.keys() <= FIELD_SET: return ordered(p)", "    get = p.get"]
@@ -1227,14 +1300,18 @@ def _accepting(
         elif spec.type is JsonType.BOOLEAN:
             lines.append(f"    if {f} is not True and {f} is not False: return ordered(p)")
         elif spec.type is JsonType.OBJECT:
-            lines.append(f"    if {f} is not None:")
-            lines += image_ok(f, "        ")
+            image_lines.append(f"    if {f} is not None:")
+            image_lines += image_ok(f, "        ")
+            plain_lines.append(f"    if {f} is not None:")
+            plain_lines += image_typed(f, "        ")
         else:
-            lines += [
-                f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)",
-                f"    for x in {f}:",
-            ]
-            lines += image_ok("x", "        ")
+            lines.append(
+                f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return ordered(p)"
+            )
+            image_lines.append(f"    for x in {f}:")
+            image_lines += image_ok("x", "        ")
+            plain_lines.append(f"    for x in {f}:")
+            plain_lines += image_typed("x", "        ")
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     warn = _simplify(
         "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
@@ -1252,14 +1329,38 @@ def _accepting(
     if warn != "(False)":
         errors.append(f"    if {warn}: return None")
     errors.append("    e = []")
+    # The request rules before the first image rule (SPEC section 3) run before the images: the
+    # first of them that fails is the first error once row 2 holds for the images and nothing
+    # earns a warning, which ``refuse`` checks; it keeps that error, and the payload for the
+    # full list (``_Refused.errors``).
+    first_image = next(i for i, r in enumerate(_ORDERED) if r.scope is Scope.IMAGE)
+    refuse_body = [f"    if {warn}: return None"] if warn != "(False)" else []
+    refuse_body += plain_lines
+    used = set(re.findall(r"\bf_\w+", "\n".join(refuse_body)))
+    refuse_args = ", ".join(["p", "first", *(f for f in args if f in used)])
+    refuse = [f"def {name}_refuse({refuse_args}):", *refuse_body]
+    refuse += [
+        "    r = new(Refused)",
+        "    r._first = first",
+        "    r._payload = p",
+        "    return r",
+        "",
+    ]
     flags: set[str] = set()
-    for rule in _ORDERED:
+    for index, rule in enumerate(_ORDERED):
+        if index == first_image:
+            lines += image_lines
         emit = _EMITTERS[type(rule)]
         if emit is not None and rule.scope is Scope.REQUEST:
             holds = _simplify(emit(rule, field_var, ns), set(), always, every, consts, ns)
             if holds == "(True)":
                 continue
-            lines.append(f"    if not {holds}: return {on_fail}")
+            if index < first_image:
+                first = _violation_code(ns, rule, shaped_var, repr(_PREPARED[rule].path))
+                call = refuse_args.replace("first", first, 1)
+                lines.append(f"    if not {holds}: return {name}_refuse({call})")
+            else:
+                lines.append(f"    if not {holds}: return {on_fail}")
             skip = [f"bad_{n}" for n in sorted(_PREPARED[rule].reads & flags)]
             cond = f"not {holds}" if not skip else f"not ({' or '.join(skip)}) and not {holds}"
             errors += [
@@ -1273,8 +1374,10 @@ def _accepting(
         errors.insert(2 if warn != "(False)" else 1, f"    bad_{flag} = False")
     errors += [
         "    if not e: return None",
+        "    e = tuple(e)",
         "    r = new(Refused)",
-        "    r.errors = tuple(e)",
+        "    r._first = e[0]",
+        "    r._errors = e",
         "    return r",
         "",
     ]
@@ -1286,6 +1389,7 @@ def _accepting(
         "    return r",
         "",
     ]
+    lines += refuse
     if shape is not None:
         lines += errors
     return lines
@@ -1432,6 +1536,9 @@ def _normal_image(image: dict[str, Any]) -> dict[str, Any]:
 
 
 _generic_fast: Final = _compile()
+_generic_ordered: Final[Callable[[dict[str, Any]], Report | None]] = _generic_fast.__globals__[
+    "ordered"
+]
 # The compiled path specialised to each payload shape (its keys, in order) seen so far: absent
 # fields cost nothing, their rules are folded away.  Bounded: past the limit, new shapes take the
 # generic function.
@@ -1465,6 +1572,18 @@ def _generate(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | Non
     func.__doc__ = "\n".join(lines)
     _SHAPES[shape] = func
     return func
+
+
+def _errors_of(payload: dict[str, Any]) -> tuple[Violation, ...]:
+    """The full error list of a payload the compiled path refused early (see ``_Refused``): the
+    compiled error stage, or the diagnosis when that stage is not sure."""
+    try:
+        report = _generic_ordered(payload)
+    except Exception:
+        report = None
+    if report is None:
+        report = _diagnose(payload, False)
+    return report.errors
 
 
 def _fast(body: dict[str, Any]) -> Report | None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from luma_schema import GenerationRequest, catalog, check, engine
+from luma_schema import GenerationRequest, RequestError, catalog, check, engine
 from luma_schema.strategies import valid_requests, violating
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -150,6 +150,10 @@ def test_model_agrees_with_the_engine(payload: Any) -> None:
 def test_compiled_path_takes_the_common_cases() -> None:
     valid = {"type": "image_edit", "prompt": "x", "source": {"url": "https://example.com/a.png"}}
     invalid = {"type": "image_edit", "prompt": "x"}
+    # The property tests above fill the bounded cache of shapes (past it, new shapes take the
+    # generic function): start from an empty one.
+    with engine._SHAPES_LOCK:
+        engine._SHAPES.clear()
     assert engine._fast(valid) is not None and engine._fast(valid).ok  # type: ignore[union-attr]
     assert engine._fast(invalid) is not None
     assert engine._fast(invalid).detail == check(invalid).detail  # type: ignore[union-attr]
@@ -174,3 +178,42 @@ def test_compiled_path_on_the_row_table_raises_nothing() -> None:
                     full.detail,
                     full.errors,
                 )
+
+
+def test_early_refusal_lists_every_error_on_demand() -> None:
+    # prompt_length (a request rule before the image rules) is first; the full list still holds
+    # the later request rule and the image rule, in SPEC order, as the diagnosis gives it.
+    payload = {"type": "image_edit", "prompt": "", "image_ref": [{"url": "http://example.com/a"}]}
+    report = engine._fast(payload)
+    assert report is not None
+    full = engine._diagnose(payload, False)
+    assert (report.status, report.detail) == (full.status, full.detail)
+    assert [e.rule for e in full.errors] == [
+        "prompt_length",
+        "source_required",
+        "url_not_fetchable",
+    ]
+    assert report.errors == full.errors
+    assert report.as_dict() == full.as_dict()
+    assert RequestError(check(payload)).errors == full.errors
+
+
+def test_early_refusal_reads_images_before_answering() -> None:
+    # Row 2 on an image and warnings come before (or beside) the early rule: the diagnosis answers.
+    for image in ({"url": 5}, {"url": "https://example.com/a", "colour": "red"}, "x"):
+        payload = {"type": "image_edit", "prompt": "", "image_ref": [image]}
+        full = engine._diagnose(payload, False)
+        assert summary(check(payload))[:4] == (full.status, full.detail, full.errors, full.warnings)
+        fast = engine._fast(payload)
+        assert fast is None or fast.errors == full.errors
+
+
+def test_early_refusal_errors_never_raise() -> None:
+    # The full list is built on first access, from the payload as it is then (README caveat):
+    # even a payload mutated into something that is not JSON gives a list, never an exception.
+    payload: dict[str, Any] = {"type": "image_edit", "prompt": ""}
+    report = check(payload)
+    payload["image_ref"] = [{"url": object()}]
+    payload[5] = set()  # type: ignore[index]
+    assert report.status == 400 and report.errors
+    assert report.errors[0].status == 400
