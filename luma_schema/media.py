@@ -358,7 +358,7 @@ def url_host(url: str) -> tuple[str, int | None] | str:
         digits = port_text.lstrip("0")
         if not _PORT.match(port_text) or len(digits) > 5 or not 1 <= int(digits or "0") <= 65535:
             return "bad port"
-        port = int(port_text)
+        port = int(digits)
     if literal is not None:
         return host, port
     if not host:

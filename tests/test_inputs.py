@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import PNG, PNG64, URL, edit, errors, image
 
-from luma_schema import catalog, check
+from luma_schema import catalog, check, media
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -196,6 +196,9 @@ PUBLIC = [
     "https://[2606:4700::1111]/a",
     "https://[::ffff:8.8.8.8]/a",
     "https://example.com:8443/a",
+    # WHATWG allows leading zeros in a port, however many (more than int() takes as text).
+    "https://example.com:" + "0" * 5000 + "443/a",
+    "https://[::ffff:8.8.8.8]:" + "0" * 5000 + "1/a",
     "https://b\u00fccher.example/a",
     "https://\uff45xample.com/a",
     "https://example.com./a",
@@ -212,6 +215,7 @@ def test_non_public_urls(url: str) -> None:
 @pytest.mark.parametrize("url", PUBLIC)
 def test_public_urls(url: str) -> None:
     assert check(edit(source={"url": url})).ok
+    assert media.url_problem(url) is None
 
 
 # ---------------------------------------------------------------- JSON text
