@@ -264,7 +264,7 @@ ADVICE: Final = (
     Advice("unknown_field_near", "{path}: unknown field, ignored (did you mean '{near}'?)"),
     Advice("unknown_member", "{path}: unknown image member, ignored"),
     Advice("unknown_member_near", "{path}: unknown image member, ignored (did you mean '{near}'?)"),
-    Advice("aspect_ratio_ignored", "{path}: ignored by the server for type 'image_edit'"),
+    Advice("aspect_ratio_ignored", "{path}: ignored by the server for {key} '{equals}'"),
     Advice("data_uri_prefix", "{path}: starts with 'data:'; send only the base64 part"),
     Advice("format_mismatch", "{path}: decoded bytes are {found}, but media_type names {named}"),
     Advice("format_unknown", "{path}: decoded bytes are not PNG, JPEG, WebP or GIF"),
@@ -274,6 +274,8 @@ ADVICE: Final = (
     Advice("not_checked", "{path}: outside this library's contract; request sent unchecked"),
 )
 ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
+# Fields the server ignores for one type: a given (non-null) value earns `<field>_ignored`.
+IGNORED_FIELDS: Final = (("aspect_ratio", "type", "image_edit"),)
 
 # The Generation response (SPEC section 4).
 GENERATION_STATES: Final = ("queued", "processing", "completed", "failed")

@@ -717,13 +717,21 @@ _FORMAT_NAMES: Final = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "Web
 
 
 def _request_advice(run: _Diagnosis, values: dict[str, Any]) -> None:
-    if (
-        "type" not in run.bad
-        and "aspect_ratio" not in run.bad
-        and values["type"] == "image_edit"
-        and values["aspect_ratio"] is not None
-    ):
-        run.warn("aspect_ratio_ignored", "aspect_ratio")
+    for field, key, equals in catalog.IGNORED_FIELDS:
+        if (
+            key not in run.bad
+            and field not in run.bad
+            and values[key] == equals
+            and values[field] is not None
+        ):
+            run.warn(f"{field}_ignored", field, key=key, equals=equals)
+
+
+# The condition under which a request earns an ``_ignored`` warning, as generated code.
+_IGNORED_CODE: Final = " or ".join(
+    f"(f_{key} == {equals!r} and f_{field} is not None)"
+    for field, key, equals in catalog.IGNORED_FIELDS
+) or "False"
 
 
 # Set by luma_schema.fetch when it is importable (extra `fetch`); see _fetch.
@@ -1086,7 +1094,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
     lines += [f"    return listed(p, {typed}, False)", "", f"def listed(p, {typed}, images_ok):"]
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
-    lines.append("    if f_type == 'image_edit' and f_aspect_ratio is not None: return None")
+    lines.append(f"    if {_IGNORED_CODE}: return None")
     lines.append("    e = []")
     # The images, in SPEC order, as [image, path, marks].
     lines += ["    imgs = []", "    if not images_ok:"]
@@ -1313,9 +1321,7 @@ def _accepting(
             plain_lines.append(f"    for x in {f}:")
             plain_lines += image_typed("x", "        ")
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
-    warn = _simplify(
-        "f_type == 'image_edit' and f_aspect_ratio is not None", set(), always, every, consts, ns
-    )
+    warn = _simplify(_IGNORED_CODE, set(), always, every, consts, ns)
     # fast() has seen every image rule hold: only request rules can fail.  With a shape, a
     # failure goes to this shape's own error list (request rules in SPEC order, folded too).
     present_args = ", ".join(f for f in args if f.startswith("f_"))

@@ -715,7 +715,8 @@ class Advice:
     message: str
 
     def __post_init__(self) -> None:
-        unknown = _placeholders(self.message) - {"path", "near", "found", "named", "limit_mb"}
+        allowed = {"path", "near", "found", "named", "limit_mb", "key", "equals"}
+        unknown = _placeholders(self.message) - allowed
         if unknown:
             raise ValueError(f"{self.id}: message uses unknown placeholders {sorted(unknown)}")
 
