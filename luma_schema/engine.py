@@ -1,8 +1,8 @@
 """The one engine: applies the catalogue to a request and reports what the server would answer.
 
 Two paths share the catalogue.  ``_fast`` is generated once, at import, from the rule table into a
-single straight-line function that accepts the common case (well-typed, URL images, nothing to
-warn about) and returns the normalised request; it returns ``None`` whenever it is not sure.  Then
+single straight-line function that accepts the common case (well-typed, images that pass their
+rules, nothing to warn about) and returns the normalised request; it returns ``None`` whenever it is not sure.  Then
 ``_diagnose`` applies every rule object in SPEC section 3 order, with its skipping, and builds the
 full error list.  A property test holds the two paths to the same verdict.
 """
@@ -20,6 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from luma_schema import catalog, media
+
+try:  # an optional accelerator (extra ``fast``): the answers are the same without it
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by the tests that hide it
+    _orjson = None  # type: ignore[assignment]
 from luma_schema.rules import (
     MISSING,
     AllowedWith,
@@ -204,6 +209,27 @@ class _Refused(Report):
         return errors
 
 
+def request_field(report: Report, name: str) -> Any:
+    """``report.request[name]`` for a string or boolean field of an ``ok`` report, without
+    building the rest of the normalised request (a server reads a few fields per request)."""
+    if type(report) is _Accepted:
+        value = report._payload.get(name, MISSING)
+        return _SCALAR_DEFAULTS[name] if value is MISSING else value
+    request = report.request
+    if request is None:
+        raise ValueError("the report is not ok")
+    return request[name]
+
+
+def first_rule(report: Report) -> str:
+    """The id of the rule of ``report``'s first error, or ``"ok"``; unlike ``errors[0]``, it
+    never builds the rest of the list."""
+    if report.status == 201:
+        return "ok"
+    first = getattr(report, "_first", None)
+    return first.rule if type(first) is Violation else report.errors[0].rule
+
+
 class RequestError(ValueError):
     """A request the server would refuse: ``status``, exact ``detail`` and the full ``errors``."""
 
@@ -332,6 +358,32 @@ def _put_blobs(value: Any, blobs: dict[str, media.Blob]) -> Any:
     return value
 
 
+_UNSURE: Final = object()
+
+
+def _quick_parse(payload: bytes | str) -> Any:
+    """orjson's reading of a text without escapes, when it means what ``_DECODER``'s does, else
+    ``_UNSURE`` (``_DECODER`` then decides).  orjson keeps the last of repeated member names
+    silently; without escapes every string is two quotes, in the text as in orjson's own
+    serialisation of the value, so a lost member shows as fewer quotes.  orjson refuses what
+    ``_DECODER`` refuses (NaN, bad UTF-8, ...) and serialises at most 254 levels, well within
+    the interpreter's recursion limit.  Numbers keep their values (``_DECODER`` makes them 0):
+    no rule reads a number's value, and no message or request shows one."""
+    if isinstance(payload, bytes):
+        if b"\\" in payload:
+            return _UNSURE
+        quotes = payload.count(b'"')
+    else:
+        if "\\" in payload:
+            return _UNSURE
+        quotes = payload.count('"')
+    try:
+        value = _orjson.loads(payload)
+        return value if _orjson.dumps(value).count(b'"') == quotes else _UNSURE
+    except (_orjson.JSONDecodeError, _orjson.JSONEncodeError, TypeError):
+        return _UNSURE
+
+
 def _parse(payload: bytes | str) -> Any:
     """One RFC 8259 value in UTF-8 (a leading BOM allowed); raises _NotJson for anything else."""
     if isinstance(payload, bytes):
@@ -339,6 +391,10 @@ def _parse(payload: bytes | str) -> Any:
             payload = payload[3:]
     elif payload.startswith("\ufeff"):
         payload = payload[1:]
+    if len(payload) < _BIG_INPUT and _orjson is not None:
+        value = _quick_parse(payload)
+        if value is not _UNSURE:
+            return value
     cut = _cut_blobs(payload) if len(payload) >= _BIG_INPUT else None
     blobs: dict[str, media.Blob] = {}
     if cut is not None:
@@ -931,6 +987,48 @@ _DEFERRED_MEMBERS: Final = frozenset(
     member for rule in _ORDERED if type(rule) in _DEFER for member in rule.reads
 )
 
+_DEFERRED_RULES: Final = tuple(
+    _PREPARED[rule] for rule in _ORDERED if type(rule) in _DEFER and rule.scope is Scope.IMAGE
+)
+
+
+def _image_view(raw: dict[str, Any], path: str = "") -> _Image:
+    """The diagnosis' view of an image the compiled path has type-checked (known members, each
+    a string or null)."""
+    image = _Image(path)
+    image.members = {name: value for name, value in raw.items() if value is not None}
+    return image
+
+
+def _compiled_advice(
+    images: list[list[Any]], marks: tuple[tuple[str, int], ...]
+) -> tuple[Notice, ...]:
+    """The warnings the diagnosis gives for images the compiled rule groups have judged, each
+    as ``[image, path, marks]`` (the marks of the rules it failed, as bits)."""
+    run: _Diagnosis | None = None
+    for raw, path, mask in images:
+        if raw.get("data") is None:  # the advice is about decoded data (see _image_advice)
+            continue
+        image = _image_view(raw, path)
+        image.bad = {name for name, bit in marks if mask & bit}
+        run = run or _Diagnosis()
+        _image_advice(run, image)
+    return tuple(run.warnings) if run is not None else ()
+
+
+def _quiet_image(raw: dict[str, Any]) -> bool:
+    """Whether an image that passed the compiled path's tests (known members, each a string or
+    null) also passes the rules that path defers (data: base64, size) and earns no warning:
+    the diagnosis' own rule checks and advice, run on this one image."""
+    image = _image_view(raw)
+    for prep in _DEFERRED_RULES:
+        if prep.rule.check(image) is not None:
+            return False
+    run = _Diagnosis()
+    _image_advice(run, image)
+    return not run.warnings
+
+
 # URLs that passed the static checks, so that a client sending the same URLs again pays one
 # set lookup; bounded, and emptied when full.
 _URL_OK: Final[set[str]] = set()
@@ -965,6 +1063,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "MISSING": MISSING,
         "is_media_type": media.is_image_media_type,
         "url_ok": _url_ok,
+        "quiet": _quiet_image,
+        "image_view": _image_view,
+        "advice": _compiled_advice,
         "URL_OK": _URL_OK,
         "Violation": Violation,
         "View": _Values,
@@ -1035,6 +1136,8 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         lines.append("    get = v.get")
         for member in catalog.IMAGE_MEMBERS:
             lines.append(f"    {member_var(member.name)} = get({member.name!r})")
+        if any(type(rule) in _DEFER for rule in step):
+            lines.append("    iv = None")
         for rule in step:
             reads = [bits[r] for r in _PREPARED[rule].reads if r in bits and r in marked]
             indent = "    "
@@ -1043,7 +1146,20 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
                 indent = "        "
             defer = _DEFER.get(type(rule))
             if defer is not None:
-                lines.append(f"{indent}if {defer(rule, member_var, ns)}: return BAIL")
+                # Decoding: the rule's own check, on a view of the image made once per group.
+                prep = _const(ns, _PREPARED[rule])
+                lines += [
+                    f"{indent}if {defer(rule, member_var, ns)}:",
+                    f"{indent}    iv = iv or image_view(v)",
+                    f"{indent}    echo = {prep}.rule.check(iv)",
+                    f"{indent}    if echo is not None:",
+                    f"{indent}        e.append({prep}.violation(path, echo))",
+                ]
+                if rule.marks:
+                    lines.append(f"{indent}        mask |= {bits[rule.marks]}")
+                    if rule.marks == "image":
+                        lines.append(f"{indent}        return mask")
+                    marked.add(rule.marks)
             holds = _EMITTERS[type(rule)](rule, member_var, ns)  # type: ignore[misc]
             if holds == "True":
                 continue
@@ -1136,9 +1252,14 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         if rule.marks:
             lines.append(f"        bad_{rule.marks} = True")
             flags.add(rule.marks)
+    # The images' warnings (decoded data); an accepted request with warnings goes to the
+    # diagnosis, which also builds its request.
+    ns["MARKS"] = tuple(bits.items())
     lines += [
-        "    if not e: return Accepted(p)",
+        "    w = advice(imgs, MARKS) if imgs else ()",
+        "    if not e: return None if w else Accepted(p)",
         "    e = tuple(e)",
+        "    if w: return Report(e[0].status, e[0].detail, e, w, None)",
         "    r = new(Refused)",
         "    r._first = e[0]",
         "    r._errors = e",
@@ -1183,13 +1304,6 @@ def _accepting(
     no bookkeeping (order does not matter when nothing fails).  At the first doubt it hands the
     request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
     image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
-    # Members whose rules defer to the diagnosis must be null here; the other tests are
-    # simplified knowing it, and knowing what earlier tests proved present (order does not
-    # matter on this path: nothing fails on it).
-    nulls: set[str] = set()
-    for rule in image_rules:
-        if type(rule) in _DEFER:
-            nulls.update(rule.reads)
 
     def tests(absent: set[str], read: list[str], subscript: bool) -> list[str] | None:
         """Read the members in ``read``, the others being null, then test every image rule,
@@ -1211,10 +1325,19 @@ def _accepting(
             proved = holds.removeprefix("(").removesuffix(" is not None)")
             if proved.isidentifier():
                 present.add(proved)
+        # The rules deferred to the diagnosis (decoding data) hold, and the image earns no
+        # warning, when ``quiet`` says so: it runs the diagnosis' own checks on this image.
+        given = " or ".join(
+            f"{member_var(m)} is not None" for m in read if m in _DEFERRED_MEMBERS
+        )
+        if given:
+            deferred = _simplify(f"(not ({given}) or quiet(v))", known_null, present)
+            if deferred != "(True)":
+                out.append(f"if not {deferred}: FAIL")
         return out
 
     members = [m.name for m in catalog.IMAGE_MEMBERS]
-    readable = [m for m in members if m not in nulls]
+    readable = members
     body = ["if type(v) is not dict: FAIL"]
     # One lane per set of member names an image may have, so that absent members cost nothing;
     # then the general case.  A lane is tested by the image's size and its members (the keys
@@ -1237,8 +1360,7 @@ def _accepting(
         body += ["    " + line for line in lane_tests]
         keyword = "elif"
     general = ["if not v.keys() <= MEMBER_SET: FAIL"]
-    general += [f"if v.get({m!r}) is not None: FAIL" for m in members if m in nulls]
-    general += tests(set(nulls), readable, subscript=False) or ["FAIL"]
+    general += tests(set(), readable, subscript=False) or ["FAIL"]
     if keyword == "if":
         body += general
     else:
@@ -1249,7 +1371,9 @@ def _accepting(
     # a request rule that comes before the image rules.
     typed_body = ["if type(v) is not dict: FAIL"]
     keyword = "if"
-    for lane in lanes:
+    # Not the members whose rules the diagnosis must read: those may earn warnings.
+    plain_lanes = [lane for lane in lanes if _DEFERRED_MEMBERS.isdisjoint(lane)]
+    for lane in plain_lanes:
         typed_body.append(f"{keyword} {lane_test(lane)}:")
         typed_body += [
             f"    if type(v[{m!r}]) is not str and v[{m!r}] is not None: FAIL" for m in lane
@@ -1259,7 +1383,7 @@ def _accepting(
 
     def image_typed(var: str, indent: str) -> list[str]:
         return [
-            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return None")
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return ordered(p)")
             for line in typed_body
         ]
 
@@ -1519,6 +1643,13 @@ def _simplify(
 
     tree = Fold().visit(ast.parse(expr, mode="eval"))
     return f"({ast.unparse(tree)})"
+
+
+_SCALAR_DEFAULTS: Final = {
+    spec.name: spec.default
+    for spec in catalog.FIELDS
+    if spec.type in (JsonType.STRING, JsonType.BOOLEAN)
+}
 
 
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:

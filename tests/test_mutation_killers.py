@@ -180,16 +180,23 @@ def test_the_compiled_path_answers_the_common_cases_itself() -> None:
         {**edit, "source": {"url": "http://example.com/"}},
         {**edit, "source": {"url": URL, "media_type": "text/plain"}},
         {"prompt": "x", "user_id": "u" * 257, "aspect_ratio": "4:5", "style": "x"},
+        # Data decoded on the compiled path: accepted when quiet, refused with its warnings.
+        {**edit, "source": {"data": PNG64, "media_type": "image/png"}},
+        {"prompt": "x", "image_ref": [{"url": URL}, {"data": PNG64, "media_type": "image/png"}]},
+        {**edit, "source": {"data": PNG64[:-4] + "!!!!", "media_type": "image/jpeg"}},
+        {**edit, "source": {"data": "AAAA", "media_type": "image/png"}, "model": "uni-2"},
+        {**edit, "source": {"data": "AAA", "media_type": "image/png"}},
+        {**edit, "source": {"data": "data:image/png;base64," + PNG64, "media_type": "image/png"}},
     ]
     for body in answered:
         got = fresh_fast(body)
         assert got is not None, body
         assert answer(got) == answer(engine._diagnose(body, False)), body
-    # What earns a warning, or needs decoding, is the diagnosis' business.
+    # An accepted request that earns a warning is the diagnosis' business (it builds the request).
     for body in (
         {**edit, "aspect_ratio": "1:1"},
         {"prompt": "x", "extra": 1},
-        {**edit, "source": {"data": PNG64, "media_type": "image/png"}},
+        {**edit, "source": {"data": "AAAA", "media_type": "image/png"}},
         {"prompt": "x", "web_search": 1},
     ):
         assert fresh_fast(body) is None

@@ -217,3 +217,55 @@ def test_early_refusal_errors_never_raise() -> None:
     payload[5] = set()  # type: ignore[index]
     assert report.status == 400 and report.errors
     assert report.errors[0].status == 400
+
+
+PNG64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg=="
+JPEG64 = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA=="
+images = st.sampled_from(
+    [
+        {"url": "https://example.com/a.png"},
+        {"url": "http://example.com/a.png"},
+        {"data": PNG64, "media_type": "image/png"},
+        {"data": JPEG64, "media_type": "image/jpeg"},
+        {"data": PNG64, "media_type": "image/jpeg"},  # format_mismatch
+        {"data": "AAAA", "media_type": "image/png"},  # format_unknown
+        {"data": "data:image/png;base64," + PNG64, "media_type": "image/png"},
+        {"data": PNG64[:-4] + "!!!!", "media_type": "image/gif"},
+        {"data": "AAA", "media_type": "image/png"},
+        {"data": PNG64},
+        {"data": PNG64, "media_type": "text/plain"},
+        {"data": PNG64, "media_type": None, "url": None},
+        {"url": "https://example.com/a.png", "data": PNG64, "media_type": "image/png"},
+        {},
+        {"data": 1},
+        {"data": PNG64, "media_type": "image/png", "extra": 1},
+    ]
+)
+mixed = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["image", "image_edit", "video", None]),
+        "prompt": st.sampled_from(["a cat", "", "x" * 6001, None, 1]),
+        "model": st.sampled_from(["uni-1", "uni-1-max", "uni-2"]),
+        "aspect_ratio": st.sampled_from(["1:1", "9:16", "3:1", None]),
+        "style": st.sampled_from(["auto", "manga", "noir"]),
+        "output_format": st.sampled_from(["png", "jpeg", "gif", None]),
+        "web_search": st.sampled_from([True, False, 0]),
+        "source": st.none() | images,
+        "image_ref": st.lists(images, max_size=10),
+    },
+)
+
+
+@settings(SETTINGS, max_examples=300)
+@given(mixed)
+def test_images_with_data_answer_alike_on_every_path(payload: dict[str, Any]) -> None:
+    # Decoded data earns warnings on refused requests too: the compiled path must give them.
+    full = summary(engine._diagnose(payload, False))
+    fresh = engine._compile()(payload)
+    for fast in (fresh, engine._generate(tuple(payload))(payload), engine._fast(payload)):
+        if fast is not None:
+            assert summary(fast) == full
+    assert summary(check(payload)) == full
+    assert summary(check(json.dumps(payload))) == full
+    assert summary(check(json.dumps(payload).encode())) == full
