@@ -11,11 +11,11 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final, NamedTuple
 
-from luma_schema.engine import Report, check
+from luma_schema.engine import Report, check, first_rule
 
 __all__ = ["main"]
 
@@ -26,14 +26,33 @@ class _UsageError(Exception):
     pass
 
 
-def _requests(target: str, jsonl: bool) -> Iterator[tuple[str, bytes]]:
-    """``(where, payload)`` for each request a command-line target names, streamed."""
+class _Lines(NamedTuple):
+    """A run of whole JSONL lines read from ``name``, the first of them line ``first``."""
+
+    name: str
+    first: int
+    data: bytes
+
+
+class _One(NamedTuple):
+    """One request: a whole ``.json`` file (or stdin without ``--jsonl``)."""
+
+    name: str
+    data: bytes
+
+
+_Unit = _Lines | _One
+_CHUNK = 1 << 20  # JSONL is read, shipped and checked in runs of whole lines of about this size
+
+
+def _units(target: str, jsonl: bool) -> Iterator[_Unit]:
+    """The requests a command-line target names, streamed: whole files and runs of lines."""
     if target == "-":
         stdin = sys.stdin.buffer
         if jsonl:
-            yield from _lines("<stdin>", stdin)
+            yield from _runs("<stdin>", stdin)
         else:
-            yield "<stdin>", stdin.read()
+            yield _One("<stdin>", stdin.read())
         return
     path = Path(target)
     if path.is_dir():
@@ -48,21 +67,32 @@ def _requests(target: str, jsonl: bool) -> Iterator[tuple[str, bytes]]:
     yield from _file(path, jsonl or path.suffix == ".jsonl")
 
 
-def _file(path: Path, jsonl: bool) -> Iterator[tuple[str, bytes]]:
+def _file(path: Path, jsonl: bool) -> Iterator[_Unit]:
     try:
         with path.open("rb") as handle:
             if jsonl:
-                yield from _lines(str(path), handle)
+                yield from _runs(str(path), handle)
             else:
-                yield str(path), handle.read()
+                yield _One(str(path), handle.read())
     except OSError as exc:
         raise _UsageError(f"{path}: {exc.strerror or exc}") from None
 
 
-def _lines(name: str, handle: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    for number, line in enumerate(handle, 1):
-        if line.strip():
-            yield f"{name}:{number}", line
+def _runs(name: str, handle: IO[bytes]) -> Iterator[_Lines]:
+    """The input in runs of whole lines; a line longer than a run is kept whole."""
+    first = 1
+    pending: list[bytes] = []  # the start of a line that has not ended yet
+    while block := handle.read(_CHUNK):
+        cut = block.rfind(b"\n") + 1
+        if not cut:
+            pending.append(block)
+            continue
+        data = b"".join([*pending, block[:cut]]) if pending else block[:cut]
+        pending = [block[cut:]] if cut < len(block) else []
+        yield _Lines(name, first, data)
+        first += data.count(b"\n")
+    if pending:
+        yield _Lines(name, first, b"".join(pending))
 
 
 def _text(where: str, report: Report) -> str:
@@ -75,9 +105,6 @@ def _text(where: str, report: Report) -> str:
         lines += [f"    also {e.status} {e.detail}  [{e.rule}]" for e in report.errors[1:]]
     lines += [f"    warning: {w.message}" for w in report.warnings]
     return "\n".join(lines)
-
-
-_BATCH = 2048  # requests per unit of work: small enough to stream, large enough to ship
 
 
 class _Options:
@@ -95,21 +122,37 @@ class _Options:
 _Tally = dict[tuple[int, str], int]  # (status, rule of the reported error or "ok") -> requests
 
 
-def _check_batch(options: _Options, batch: list[tuple[str, bytes]]) -> tuple[str, _Tally]:
+_OK: Final = (201, "ok")
+
+
+def _check_batch(options: _Options, batch: list[_Unit]) -> tuple[str, _Tally]:
     """Check a batch in input order: its printed lines, and how many requests got which answer."""
     lines: list[str] = []
     tally: _Tally = {}
-    for where, payload in batch:
-        report = check(payload, fetch=options.fetch)
-        key = (report.status, report.errors[0].rule if report.errors else "ok")
-        tally[key] = tally.get(key, 0) + 1
-        if not options.print_requests or (options.only_invalid and report.ok):
-            continue
-        if options.format == "json":
-            record: dict[str, Any] = {"source": where, **report.as_dict()}
-            lines.append(json.dumps(record, ensure_ascii=False))
-        else:
-            lines.append(_text(where, report))
+    fetch = options.fetch
+    printing = options.print_requests
+    for unit in batch:
+        # (line number or 0 for a whole file, request text); blank lines are not requests
+        requests: Iterable[tuple[int, bytes]] = (
+            ((0, unit.data),)
+            if isinstance(unit, _One)
+            else enumerate(unit.data.split(b"\n"), unit.first)
+        )
+        for number, payload in requests:
+            if number and (not payload or payload.isspace()):
+                continue
+            report = check(payload, fetch=fetch)
+            status = report.status
+            key = _OK if status == 201 else (status, first_rule(report))
+            tally[key] = tally.get(key, 0) + 1
+            if not printing or (options.only_invalid and status == 201):
+                continue
+            where = f"{unit.name}:{number}" if number else unit.name
+            if options.format == "json":
+                record: dict[str, Any] = {"source": where, **report.as_dict()}
+                lines.append(json.dumps(record, ensure_ascii=False))
+            else:
+                lines.append(_text(where, report))
     return "".join(line + "\n" for line in lines), tally
 
 
@@ -121,28 +164,31 @@ def _init_worker(options: _Options) -> None:
     _WORKER_OPTIONS = options
 
 
-def _worker(batch: list[tuple[str, bytes]]) -> tuple[str, _Tally]:
+def _worker(batch: list[_Unit]) -> tuple[str, _Tally]:
     assert _WORKER_OPTIONS is not None
     return _check_batch(_WORKER_OPTIONS, batch)
 
 
-def _batches(
-    targets: Sequence[str], jsonl: bool, progress: _Progress
-) -> Iterator[list[tuple[str, bytes]]]:
-    batch: list[tuple[str, bytes]] = []
+_BATCH_FILES = 2048  # whole files per unit of work (a run of lines is one unit of its own)
+
+
+def _batches(targets: Sequence[str], jsonl: bool, progress: _Progress) -> Iterator[list[_Unit]]:
+    batch: list[_Unit] = []
+    size = 0
     for target in targets:
-        for where, payload in _requests(target, jsonl):
-            batch.append((where, payload))
-            progress.read += len(payload)
-            if len(batch) == _BATCH:
+        for unit in _units(target, jsonl):
+            batch.append(unit)
+            progress.read += len(unit.data)
+            size += len(unit.data)
+            if type(unit) is _Lines or len(batch) == _BATCH_FILES or size >= _CHUNK:
                 yield batch
-                batch = []
+                batch, size = [], 0
     if batch:
         yield batch
 
 
 def _results(
-    options: _Options, batches: Iterator[list[tuple[str, bytes]]], jobs: int
+    options: _Options, batches: Iterator[list[_Unit]], jobs: int
 ) -> Iterator[tuple[str, _Tally]]:
     """Each batch's result, in input order.  With several jobs, at most two batches per process
     are in flight, so memory stays bounded however long the input is."""
