@@ -20,6 +20,7 @@ The mock (:func:`create_app`) answers ``POST /v1/generations`` with the exact st
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -48,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from pydantic import ValidationError
 
 from luma_schema import catalog
-from luma_schema.engine import Report, RequestError, Violation, check
+from luma_schema.engine import Report, RequestError, Violation, check, request_field
 from luma_schema.models import GenerationRequest, request_from_report
 from luma_schema.rules import MaxBytes, MaxItemsFor, OnlyFor, RequiredFor
 
@@ -106,6 +107,14 @@ def _uuid4(bits: int) -> str:
     bits = (bits & ~(0xF000 << 64) | (4 << 76)) & ~(0xC000 << 48) | (0x8000 << 48)
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """A request header's first value (``name`` in lower case), read from the ASGI scope."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
 
 
 def _too_large() -> Report:
@@ -188,7 +197,7 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
     """The request body, refused with :class:`RequestError` (413, :data:`BODY_TOO_LARGE`) when
     its ``Content-Length`` or the bytes streamed so far exceed ``max_bytes``.  Afterwards
     ``await request.body()`` gives the same bytes."""
-    declared = request.headers.get("content-length")
+    declared = _header(request.scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestError(_too_large())
     chunks: list[bytes] = []
@@ -414,6 +423,7 @@ _MARKER: Final = re.compile(
         re.escape("{code}"), "(" + "|".join(map(re.escape, catalog.FAILURE_CODES)) + ")"
     )
 )
+_MARKER_START: Final = catalog.MOCK_FAIL_MARKER.partition("{")[0]
 _FAIL_INVALID: Final = catalog.MOCK_FAIL_INVALID.format(codes=", ".join(catalog.FAILURE_CODES))
 _EPOCH: Final = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())  # deterministic mode's first
 
@@ -469,14 +479,17 @@ class _Job:
 
 
 _API_KEY: Final = re.compile(
-    f"(?i:{re.escape(catalog.AUTH_SCHEME)}) {re.escape(catalog.API_KEY_PREFIX)}[!-~]+"
+    f"(?i:{re.escape(catalog.AUTH_SCHEME)}) {re.escape(catalog.API_KEY_PREFIX)}[!-~]+".encode()
 )
+_FAIL_HEADER: Final = catalog.MOCK_FAIL_HEADER.lower().encode("latin-1")
+_FAIL_CODES: Final = {code.encode("latin-1"): code for code in catalog.FAILURE_CODES}
 
 
 def _authorised(request: Request) -> bool:
     """``Authorization: Bearer luma-api-<key>``: the scheme in any case, one space, a key of
     printable ASCII after the prefix."""
-    return _API_KEY.fullmatch(request.headers.get("authorization", "")) is not None
+    value = _header(request.scope, b"authorization")
+    return value is not None and _API_KEY.fullmatch(value) is not None
 
 
 class _Mock:
@@ -502,14 +515,10 @@ class _Mock:
         self.second, self.stamp = -1, ""
 
     def new_id(self) -> str:
-        return _uuid4(
-            secrets.randbits(128) if self.random is None else self.random.getrandbits(128)
-        )
+        return _uuid4((_RANDOM if self.random is None else self.random).getrandbits(128))
 
     def created_at(self) -> str:
-        if self.random is not None:
-            return _timestamp(_EPOCH + self.count)
-        now = int(time.time())
+        now = _EPOCH + self.count if self.random is not None else int(time.time())
         if now != self.second:
             self.second, self.stamp = now, _timestamp(now)
         return self.stamp
@@ -542,35 +551,37 @@ class _Mock:
     async def create(self, request: Request) -> Response:
         if not _authorised(request):
             return _detail(catalog.UNAUTHORIZED_STATUS, catalog.UNAUTHORIZED)
-        failure = request.headers.get(catalog.MOCK_FAIL_HEADER)
-        if failure is not None and failure not in catalog.FAILURE_CODES:
-            return _detail(catalog.MOCK_FAIL_INVALID_STATUS, _FAIL_INVALID)
+        failure: str | None = None
+        asked = _header(request.scope, _FAIL_HEADER)
+        if asked is not None:
+            failure = _FAIL_CODES.get(asked)
+            if failure is None:
+                return _detail(catalog.MOCK_FAIL_INVALID_STATUS, _FAIL_INVALID)
         try:
             report = await check_request(request, fetch=self.fetch, max_bytes=self.max_body_bytes)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         if not report.ok:
             return error_response(report)
-        body = report.request
-        assert body is not None
         if failure is None:
-            marked = _MARKER.search(body["prompt"])
+            prompt = request_field(report, "prompt")
+            marked = _MARKER.search(prompt) if _MARKER_START in prompt else None
             failure = marked.group(1) if marked else None
         job = _Job(
             id=self.new_id(),
-            type=body["type"],
-            model=body["model"],
+            type=request_field(report, "type"),
+            model=request_field(report, "model"),
             created_at=self.created_at(),
             started=self.clock(),
-            format=body["output_format"] or _DEFAULT_FORMAT,
-            aspect_ratio=body["aspect_ratio"],
+            format=request_field(report, "output_format") or _DEFAULT_FORMAT,
+            aspect_ratio=request_field(report, "aspect_ratio"),
             failure=failure,
         )
         self.count += 1
         self.jobs[job.id] = job
         if len(self.jobs) > self.max_generations:
             self.jobs.popitem(last=False)
-        return _JSON(self.generation(job, _QUEUED, ""), status_code=201)
+        return _JSON(_queued_json(job), status_code=201)
 
     def _base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -592,6 +603,36 @@ class _Mock:
             return _detail(catalog.NOT_FOUND_STATUS, catalog.GENERATION_NOT_FOUND)
         image = _output_image(job.format, job.aspect_ratio, job.id)
         return Response(image, media_type=_MEDIA_TYPES[job.format])
+
+
+def _queued_json(job: _Job) -> bytes:
+    """The JSON of a new generation, ``generation(job, queued, "")`` as :func:`_json_bytes`
+    writes it, from a template (this is the mock's hot path)."""
+    return _QUEUED_TEMPLATE % (
+        b'"%s"' % job.id.encode("ascii"),  # a UUID: nothing to escape
+        _string(job.type),
+        _string(job.model),
+        _string(job.created_at),
+    )
+
+
+@functools.lru_cache(maxsize=256)  # types, models and the current second: a handful of values
+def _string(value: str) -> bytes:
+    return _json_bytes(value)
+
+
+_QUEUED_TEMPLATE: Final = _json_bytes(
+    {
+        "id": "%s",
+        "type": "%s",
+        "state": _QUEUED,
+        "model": "%s",
+        "created_at": "%s",
+        "output": [],
+        "failure_reason": None,
+        "failure_code": None,
+    }
+).replace(b'"%s"', b"%s")
 
 
 def _mock_document(base_url: str) -> dict[str, Any]:

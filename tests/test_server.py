@@ -669,3 +669,33 @@ def test_serve_refuses_a_negative_delay() -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "invalid delay" in result.stderr
+
+
+def test_a_new_generation_is_written_as_the_generic_serialiser_writes_it() -> None:
+    mock = server._Mock(
+        fetch=False, delay=0.0, seed=3, clock=lambda: 0.0, max_body_bytes=1, max_generations=1
+    )
+    for type_ in luma_schema.catalog.TYPES:
+        for model in luma_schema.catalog.MODELS:
+            job = server._Job(mock.new_id(), type_, model, mock.created_at(), 0.0, "png", None, None)
+            expected = server._json_bytes(mock.generation(job, "queued", ""))
+            assert server._queued_json(job) == expected
+            assert json.loads(expected)["state"] == "queued"
+
+
+def test_request_field_reads_the_normalised_request() -> None:
+    from luma_schema.engine import check, request_field
+
+    for body in (
+        {"prompt": "a cat"},
+        {"prompt": "a cat", "model": "uni-1-max", "output_format": "jpeg", "web_search": True},
+        {"type": "image_edit", "prompt": "x", "source": URL, "aspect_ratio": "1:1"},  # warned
+        {"prompt": "a cat", "image_ref": [{"data": PNG_1PX, "media_type": "image/png"}]},
+    ):
+        report = check(body)
+        assert report.ok
+        for name in ("type", "prompt", "model", "aspect_ratio", "style", "output_format"):
+            assert request_field(report, name) == report.request[name], (body, name)  # type: ignore[index]
+        assert request_field(report, "web_search") == report.request["web_search"]  # type: ignore[index]
+    with pytest.raises(ValueError):
+        request_field(check({"prompt": ""}), "prompt")
