@@ -104,9 +104,12 @@ _RANDOM: Final = Random(secrets.randbits(128))
 
 def _uuid4(bits: int) -> str:
     """A version 4 UUID in canonical form from 128 random bits (as ``uuid.UUID(version=4)``)."""
-    bits = (bits & ~(0xF000 << 64) | (4 << 76)) & ~(0xC000 << 48) | (0x8000 << 48)
     h = f"{bits:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    # version nibble 4; variant bits 10 (the nibble's top two bits)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT: Final = "89ab" * 4
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -197,12 +200,17 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
     """The request body, refused with :class:`RequestError` (413, :data:`BODY_TOO_LARGE`) when
     its ``Content-Length`` or the bytes streamed so far exceed ``max_bytes``.  Afterwards
     ``await request.body()`` gives the same bytes."""
-    declared = _header(request.scope, b"content-length")
+    body = await _read(request.scope, request.receive, max_bytes)
+    request._body = body  # Starlette's own cache: request.body() and stream() read it
+    return body
+
+
+async def _read(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
+    declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestError(_too_large())
     chunks: list[bytes] = []
     size = 0
-    receive = request.receive
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -215,9 +223,7 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    request._body = body  # Starlette's own cache: request.body() and stream() read it
-    return body
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def check_request(
@@ -231,6 +237,10 @@ async def check_request(
         body = await read_body(request, max_bytes=max_bytes)
     except RequestError as exc:
         return exc.report
+    return await _check_body(body, fetch)
+
+
+async def _check_body(body: bytes, fetch: bool) -> Report:
     if fetch or len(body) >= _BIG_BODY:
         # Fetching does network I/O and a large body takes a while: keep the loop free.
         return await run_in_threadpool(check, body, fetch)
@@ -256,6 +266,16 @@ _VERSION_HEADER: Final = (
 _PRINTABLE: Final = re.compile(rb"[!-~]{1,%d}" % catalog.REQUEST_ID_MAX_LENGTH)
 
 
+def _request_id(scope: Scope) -> bytes:
+    """The ``X-Request-Id`` of the response: the client's, when it is 1-128 printable ASCII
+    characters, else a new UUID; also kept in the scope's state (``request.state``)."""
+    request_id = _header(scope, _REQUEST_ID_KEY)
+    if request_id is None or not _PRINTABLE.fullmatch(request_id):
+        request_id = _uuid4(_RANDOM.getrandbits(128)).encode("ascii")
+    scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
+    return request_id
+
+
 class RequestIdMiddleware:
     """ASGI middleware: every HTTP response carries ``X-Request-Id`` (the client's, when it sent
     a printable one of at most :data:`catalog.REQUEST_ID_MAX_LENGTH` characters, else a new
@@ -268,17 +288,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for key, value in scope["headers"]:
-            if key == _REQUEST_ID_KEY:
-                if _PRINTABLE.fullmatch(value):
-                    request_id = value
-                break
-        if request_id is None:
-            request_id = _uuid4(_RANDOM.getrandbits(128)).encode("ascii")
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id.decode("latin-1")
-        extra = [(_REQUEST_ID_KEY, request_id), _VERSION_HEADER]
+        extra = [(_REQUEST_ID_KEY, _request_id(scope)), _VERSION_HEADER]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -425,6 +435,7 @@ _MARKER: Final = re.compile(
 )
 _MARKER_START: Final = catalog.MOCK_FAIL_MARKER.partition("{")[0]
 _FAIL_INVALID: Final = catalog.MOCK_FAIL_INVALID.format(codes=", ".join(catalog.FAILURE_CODES))
+_FAIL_INVALID_BODY: Final = _json_bytes({"detail": _FAIL_INVALID})
 _EPOCH: Final = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())  # deterministic mode's first
 
 
@@ -485,10 +496,25 @@ _FAIL_HEADER: Final = catalog.MOCK_FAIL_HEADER.lower().encode("latin-1")
 _FAIL_CODES: Final = {code.encode("latin-1"): code for code in catalog.FAILURE_CODES}
 
 
-def _authorised(request: Request) -> bool:
+_UNAUTHORIZED_BODY: Final = _json_bytes({"detail": catalog.UNAUTHORIZED})
+_INTERNAL_ERROR_BODY: Final = _json_bytes({"detail": catalog.INTERNAL_ERROR})
+
+
+async def _send_json(send: Send, status: int, body: bytes, request_id: bytes) -> None:
+    headers = [
+        _JSON_TYPE,
+        (b"content-length", b"%d" % len(body)),
+        (_REQUEST_ID_KEY, request_id),
+        _VERSION_HEADER,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _authorised(scope: Scope) -> bool:
     """``Authorization: Bearer luma-api-<key>``: the scheme in any case, one space, a key of
     printable ASCII after the prefix."""
-    value = _header(request.scope, b"authorization")
+    value = _header(scope, b"authorization")
     return value is not None and _API_KEY.fullmatch(value) is not None
 
 
@@ -549,20 +575,44 @@ class _Mock:
         }
 
     async def create(self, request: Request) -> Response:
-        if not _authorised(request):
-            return _detail(catalog.UNAUTHORIZED_STATUS, catalog.UNAUTHORIZED)
+        answer = await self.answer(request.scope, request.receive)
+        if answer is None:
+            return Response(status_code=400)  # the client has left: nobody reads this
+        return _JSON(answer[1], status_code=answer[0])
+
+    async def post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/generations`` as a plain ASGI app: what :meth:`create` answers behind
+        :class:`RequestIdMiddleware`, without routing or request objects (the hot path)."""
+        request_id = _request_id(scope)
+        try:
+            answer = await self.answer(scope, receive)
+        except Exception:
+            # As Starlette's ServerErrorMiddleware: a 500, then the error for the server's log.
+            await _send_json(send, catalog.INTERNAL_ERROR_STATUS, _INTERNAL_ERROR_BODY, request_id)
+            raise
+        if answer is not None:  # else the client has left
+            await _send_json(send, answer[0], answer[1], request_id)
+
+    async def answer(self, scope: Scope, receive: Receive) -> tuple[int, bytes] | None:
+        """The status and JSON body of the answer to a POST, or ``None`` when the client
+        leaves before its body is in."""
+        if not _authorised(scope):
+            return catalog.UNAUTHORIZED_STATUS, _UNAUTHORIZED_BODY
         failure: str | None = None
-        asked = _header(request.scope, _FAIL_HEADER)
+        asked = _header(scope, _FAIL_HEADER)
         if asked is not None:
             failure = _FAIL_CODES.get(asked)
             if failure is None:
-                return _detail(catalog.MOCK_FAIL_INVALID_STATUS, _FAIL_INVALID)
+                return catalog.MOCK_FAIL_INVALID_STATUS, _FAIL_INVALID_BODY
         try:
-            report = await check_request(request, fetch=self.fetch, max_bytes=self.max_body_bytes)
+            report = await _check_body(await _read(scope, receive, self.max_body_bytes), self.fetch)
+        except RequestError as exc:
+            report = exc.report
         except ClientDisconnect:
-            return Response(status_code=400)  # nobody is left to read it
+            return None
         if not report.ok:
-            return error_response(report)
+            status, body = report.to_response()
+            return status, _json_bytes(body)
         if failure is None:
             prompt = request_field(report, "prompt")
             marked = _MARKER.search(prompt) if _MARKER_START in prompt else None
@@ -581,13 +631,13 @@ class _Mock:
         self.jobs[job.id] = job
         if len(self.jobs) > self.max_generations:
             self.jobs.popitem(last=False)
-        return _JSON(_queued_json(job), status_code=201)
+        return 201, _queued_json(job)
 
     def _base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/")
 
     async def get(self, request: Request) -> Response:
-        if not _authorised(request):
+        if not _authorised(request.scope):
             return _detail(catalog.UNAUTHORIZED_STATUS, catalog.UNAUTHORIZED)
         job = self.jobs.get(request.path_params["id"])
         if job is None:
@@ -682,10 +732,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class _MockApp(Starlette):
-    """Starlette with :class:`RequestIdMiddleware` outermost: even a 500 carries the headers."""
+    """Starlette with :class:`RequestIdMiddleware` outermost: even a 500 carries the headers.
+    ``POST /v1/generations`` (the app at the root) goes straight to the mock's ASGI handler,
+    which sends the same answers and headers as the routed endpoint."""
+
+    mock: _Mock
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestIdMiddleware(super().build_middleware_stack())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == catalog.ENDPOINT
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            await self.mock.post(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -736,7 +801,7 @@ def create_app(
     ]
     handlers = {Exception: handle_error, HTTPException: _http_error}
     app = _MockApp(routes=routes, exception_handlers=handlers)
-    app.state.mock = mock
+    app.mock = app.state.mock = mock
     return app
 
 

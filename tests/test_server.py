@@ -699,3 +699,49 @@ def test_request_field_reads_the_normalised_request() -> None:
         assert request_field(report, "web_search") == report.request["web_search"]  # type: ignore[index]
     with pytest.raises(ValueError):
         request_field(check({"prompt": ""}), "prompt")
+
+
+def _asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    import asyncio
+
+    async def go() -> Any:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+            return await client.post(path, content=body, headers={**AUTH, **(headers or {})})
+
+    return asyncio.run(go())
+
+
+def test_the_direct_post_answers_as_the_routed_endpoint() -> None:
+    # At the root, POST /v1/generations skips routing; mounted, the routed endpoint answers.
+    from starlette.routing import Mount
+
+    bodies = [p.read_bytes() for p in sorted(EXAMPLES.glob("*/*.json"))]
+    bodies += [b'{"prompt": "x [mock-fail:content_moderated]"}', b'{"prompt": "\\ud800"}', b""]
+    direct = server.create_app(seed=7)
+    mounted = Starlette(routes=[Mount("/api", app=server.create_app(seed=7))])
+    for body in bodies:
+        for headers in ({}, {"X-Mock-Fail": "nope"}, {"Authorization": "Bearer nope"}):
+            a = _asgi_post(direct, "/v1/generations", body, headers)
+            b = _asgi_post(mounted, "/api/v1/generations", body, headers)
+            assert (a.status_code, a.content) == (b.status_code, b.content), body
+            assert a.headers["x-api-version"] == "2026-04-01"
+            assert UUID.match(a.headers["x-request-id"])
+            assert a.headers["content-type"] == "application/json"
+    echoed = _asgi_post(direct, "/v1/generations", bodies[0], {"X-Request-Id": "trace-1"})
+    assert echoed.headers["x-request-id"] == "trace-1"
+
+
+def test_a_failure_in_the_direct_post_is_a_500_with_the_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = server.create_app(seed=1)
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app.mock, "answer", broken)  # type: ignore[attr-defined]
+    response = _asgi_post(app, "/v1/generations", b'{"prompt": "a cat"}')
+    assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+    assert response.headers["x-api-version"] == "2026-04-01"
+    assert UUID.match(response.headers["x-request-id"])
