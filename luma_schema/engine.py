@@ -17,7 +17,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from luma_schema import catalog, media
 
@@ -369,6 +369,8 @@ def _quick_parse(payload: bytes | str) -> Any:
     ``_DECODER`` refuses (NaN, bad UTF-8, ...) and serialises at most 254 levels, well within
     the interpreter's recursion limit.  Numbers keep their values (``_DECODER`` makes them 0):
     no rule reads a number's value, and no message or request shows one."""
+    if _orjson is None:
+        return _UNSURE
     if isinstance(payload, bytes):
         if b"\\" in payload:
             return _UNSURE
@@ -391,7 +393,7 @@ def _parse(payload: bytes | str) -> Any:
             payload = payload[3:]
     elif payload.startswith("\ufeff"):
         payload = payload[1:]
-    if len(payload) < _BIG_INPUT and _orjson is not None:
+    if len(payload) < _BIG_INPUT:
         value = _quick_parse(payload)
         if value is not _UNSURE:
             return value
@@ -1734,17 +1736,25 @@ def check(payload: object, fetch: bool = False) -> Report:
     as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
     object is a 400 like any other error.  ``fetch=True`` also fetches URL images (extra
     ``fetch``); without it URLs get only the static checks."""
-    if type(payload) is dict and not fetch:  # the common case first, with the fewest steps
+    kind = type(payload)
+    if not fetch and (kind is dict or kind is bytes):  # the common cases, with the fewest steps
         try:
-            shape = tuple(payload)
-            report = (_SHAPES.get(shape) or _specialise(shape))(payload)
+            body: Any = payload
+            if kind is bytes:
+                text = cast(bytes, payload)
+                body = _quick_parse(text) if len(text) < _BIG_INPUT else _UNSURE
+            if type(body) is dict:
+                shape = tuple(body)
+                report = (_SHAPES.get(shape) or _specialise(shape))(body)
+                if report is not None:
+                    return report
+            if kind is bytes and body is not _UNSURE:
+                return _diagnose(body, False)  # parsed text is plain already
         except Exception:
-            report = None  # odd keys or values: the diagnosis looks at them carefully
-        if report is not None:
-            return report
+            pass  # odd keys or values: the full path below looks at them carefully
     try:
         # A dict has had its fast path above; anything else may still take it once parsed.
-        return _check(payload, fetch, fast=type(payload) is not dict)
+        return _check(payload, fetch, fast=kind is not dict)
     except RecursionError:
         return _not_json()
     except Exception:
