@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 import luma_schema
+from luma_schema.cli import _CHUNK
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "requests.jsonl"
 LINES = [line for line in EXAMPLES.read_text().splitlines() if line.strip()]
+COUNT = 40_000
 
 
 def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -36,9 +38,11 @@ def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """5,000 mixed requests: more than two batches, valid and invalid, every example."""
+    """40,000 mixed requests (6 MB): several runs of lines per process, valid and invalid,
+    every example."""
     path = tmp_path_factory.mktemp("cli") / "mixed.jsonl"
-    path.write_text("".join(LINES[i % len(LINES)] + "\n" for i in range(5000)))
+    path.write_text("".join(LINES[i % len(LINES)] + "\n" for i in range(COUNT)))
+    assert path.stat().st_size > 5 * _CHUNK
     return path
 
 
@@ -58,15 +62,15 @@ def test_the_summary_counts_requests_by_status_and_by_rule(mixed: Path) -> None:
     result = cli("--summary-only", "--format", "json", str(mixed))
     assert result.returncode == 1 and result.stderr == ""
     summary = json.loads(result.stdout)
-    assert summary["requests"] == 5000
+    assert summary["requests"] == COUNT
     assert summary["valid"] == by_status[201]
-    assert summary["invalid"] == 5000 - by_status[201]
+    assert summary["invalid"] == COUNT - by_status[201]
     assert summary["by_status"] == {str(s): n for s, n in sorted(by_status.items())}
     assert summary["by_rule"] == dict(by_rule)
     assert list(summary["by_rule"].values()) == sorted(by_rule.values(), reverse=True)
 
     text = cli("--summary-only", str(mixed)).stdout.splitlines()
-    assert text[0] == f"5000 requests: {by_status[201]} valid, {5000 - by_status[201]} invalid"
+    assert text[0] == f"{COUNT} requests: {by_status[201]} valid, {COUNT - by_status[201]} invalid"
     assert text[1] == "  by status: " + ", ".join(f"{s} {n}" for s, n in sorted(by_status.items()))
     ranked = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))
     assert text[2] == "  by rule: " + ", ".join(f"{rule} {n}" for rule, n in ranked)
@@ -82,14 +86,14 @@ def test_jobs_give_the_same_output_in_input_order(mixed: Path, fmt: str) -> None
     assert one.stdout == two.stdout == every_core.stdout
     if fmt == "json":
         sources = [json.loads(line)["source"] for line in one.stdout.splitlines()]
-        assert sources == [f"{mixed}:{i}" for i in range(1, 5001)]
+        assert sources == [f"{mixed}:{i}" for i in range(1, COUNT + 1)]
 
 
 def test_only_invalid_prints_only_the_failures(mixed: Path) -> None:
     result = cli("--only-invalid", "--format", "json", str(mixed))
     records = [json.loads(line) for line in result.stdout.splitlines()]
     by_status, _ = expected_tally(mixed)
-    assert len(records) == 5000 - by_status[201]
+    assert len(records) == COUNT - by_status[201]
     assert all(not record["ok"] for record in records)
 
 
@@ -128,7 +132,7 @@ def run_on_a_terminal(*args: str) -> str:
 
 def test_a_terminal_gets_a_progress_bar_unless_quiet(mixed: Path) -> None:
     drawn = run_on_a_terminal("--summary-only", str(mixed))
-    assert "5,000 requests" in drawn
+    assert f"{COUNT:,} requests" in drawn
     assert run_on_a_terminal("--summary-only", "--quiet", str(mixed)) == ""
 
 
@@ -166,3 +170,25 @@ def test_a_large_file_streams_in_bounded_memory(tmp_path: Path, jobs: str) -> No
     code, peak_kb = map(int, result.stdout.split())
     assert code == 0
     assert peak_kb < 100_000
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_runs_of_lines_keep_every_line_and_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    # Runs of 64 bytes: lines longer than a run, CRLF, blank lines, no final newline.
+    from luma_schema import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_CHUNK", 64)
+    long = json.dumps({"prompt": "x" * 300, "model": "uni-2"})
+    lines = [LINES[0], "", long, "   ", LINES[1] + "\r", "\t", LINES[2], long, LINES[3]]
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes("\n".join(lines).encode())
+    code = cli_module.main(["check", "--format", "json", "--jobs", jobs, str(path)])
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = [(f"{path}:{n}", text) for n, text in enumerate(lines, 1) if text.strip()]
+    assert [p["source"] for p in printed] == [where for where, _ in expected]
+    for record, (_, text) in zip(printed, expected, strict=True):
+        report = luma_schema.check(text)
+        assert (record["status"], record["detail"]) == (report.status, report.detail)
+    assert code == 1
