@@ -923,3 +923,86 @@ def test_cut_blobs_follows_escapes_to_the_end_of_each_string(
     assert set(tokens[0][1]) != set(tokens[1][1])  # a fresh nonce each time
     (token,) = tokens[0][1]
     assert len(token.split(":")[0]) == 32
+
+
+def test_first_rule_is_the_first_errors_rule_without_the_full_list() -> None:
+    for body in corpus():
+        report = engine.check(body)
+        expected = report.errors[0].rule if report.errors else "ok"
+        fresh = engine.check(body)  # errors not read yet: an early refusal keeps only the first
+        assert engine.first_rule(fresh) == expected, body
+        if isinstance(fresh, engine._Refused):
+            assert not hasattr(fresh, "_errors") or fresh._errors == report.errors
+    full = engine.Report(422, "x", (engine.Violation("a", 422, "x", ""),), (), None)
+    assert engine.first_rule(full) == "a"
+    assert engine.first_rule(engine.check({"prompt": "x"})) == "ok"
+
+
+def test_request_field_is_the_normalised_field() -> None:
+    names = [f.name for f in catalog.FIELDS if f.type in (JsonType.STRING, JsonType.BOOLEAN)]
+    answered = 0
+    for body in corpus():
+        report = engine.check(body)
+        if not report.ok:
+            with pytest.raises(ValueError, match="not ok"):
+                engine.request_field(report, "prompt")
+            continue
+        answered += 1
+        for name in names:
+            assert engine.request_field(engine.check(body), name) == report.request[name]  # type: ignore[index]
+    assert answered > 10
+    assert engine._SCALAR_DEFAULTS == {
+        f.name: f.default for f in catalog.FIELDS if f.type in (JsonType.STRING, JsonType.BOOLEAN)
+    }
+
+
+def test_quick_parse_reads_only_what_it_is_sure_of() -> None:
+    assert engine._quick_parse(b'{"prompt": "a", "n": [1, 2.5]}') == {"prompt": "a", "n": [1, 2.5]}
+    assert engine._quick_parse('{"prompt": "a"}') == {"prompt": "a"}
+    for text in (
+        b'{"prompt": "a", "prompt": "b"}',
+        '{"prompt": "a", "prompt": "b"}',
+        b'{"prompt": "a\\u0062"}',
+        '{"prompt": "a\\u0062"}',
+        b'{"prompt": NaN}',
+        b"[" * 300 + b"]" * 300,
+        b"\xef\xbb\xbf{}",
+        '{"p": "\ud800"}',
+    ):
+        assert engine._quick_parse(text) is engine._UNSURE, text
+    assert engine._quick_parse(b'"text"') == "text"
+    assert engine._quick_parse(b"[]") == []
+
+
+def test_check_reads_bytes_and_dicts_on_the_short_path_and_text_on_the_full_one() -> None:
+    for body in corpus():
+        expected = engine._diagnose(body, False)
+        for payload in (body, json.dumps(body).encode(), json.dumps(body)):
+            report = engine.check(payload)
+            assert (report.status, report.detail, report.errors, report.warnings) == (
+                expected.status,
+                expected.detail,
+                expected.errors,
+                expected.warnings,
+            ), payload
+    assert engine.check(b"[1]").errors[0].rule == "body_not_object"
+    assert engine.check(b'"x"').status == 400
+    assert engine.check(b"\xef\xbb\xbf" + b'{"prompt": "a"}').ok
+
+
+def test_data_images_are_judged_on_the_compiled_path() -> None:
+    image = {"data": PNG64, "media_type": "image/png"}
+    assert engine._quiet_image(image)
+    assert not engine._quiet_image({"data": "AAAA", "media_type": "image/png"})  # format_unknown
+    assert not engine._quiet_image({"data": "AAA", "media_type": "image/png"})  # base64
+    assert not engine._quiet_image({"data": PNG64, "media_type": "image/jpeg"})  # mismatch
+    view = engine._image_view({"data": PNG64, "media_type": None, "url": None}, "source")
+    assert (view.path, view.members) == ("source", {"data": PNG64})
+    marks = (("image", 1), ("data", 2), ("media_type", 4))
+    bad = [[{"data": PNG64, "media_type": "image/jpeg"}, "source", 0]]
+    (notice,) = engine._compiled_advice(bad, marks)
+    assert (notice.code, notice.path) == ("format_mismatch", "source.data")
+    assert engine._compiled_advice([[{"data": PNG64, "media_type": "image/jpeg"}, "s", 4]], marks) == ()
+    assert engine._compiled_advice([[{"data": PNG64, "media_type": "image/jpeg"}, "s", 1]], marks) == ()
+    assert engine._compiled_advice([[{"url": URL}, "s", 0]], marks) == ()
+    assert engine._compiled_advice([], marks) == ()
