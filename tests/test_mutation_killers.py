@@ -951,9 +951,9 @@ def test_request_field_is_the_normalised_field() -> None:
         for name in names:
             assert engine.request_field(engine.check(body), name) == report.request[name]  # type: ignore[index]
     assert answered > 10
-    assert engine._SCALAR_DEFAULTS == {
+    assert {
         f.name: f.default for f in catalog.FIELDS if f.type in (JsonType.STRING, JsonType.BOOLEAN)
-    }
+    } == engine._SCALAR_DEFAULTS
 
 
 def test_quick_parse_reads_only_what_it_is_sure_of() -> None:
