@@ -261,12 +261,12 @@ _BLOB_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise _NotJson("duplicate member name")
+        raise _NotJson  # a repeated member name
     return obj
 
 
 def _no_constant(name: str) -> Any:
-    raise _NotJson(name)
+    raise _NotJson  # NaN, Infinity, -Infinity are not JSON
 
 
 def _number(text: str) -> int:
@@ -304,19 +304,19 @@ def _cut_blobs(buf: bytes | str) -> tuple[bytes | str, dict[str, media.Blob]] | 
     n = len(buf)
     while True:
         q = buf.find(quote, i)
-        if q < 0:
+        if q == -1:
             break
-        j, escaped = q + 1, False
-        while True:
+        j = q + 1
+        while True:  # the closing quote: the first one not escaped
             k = buf.find(quote, j)
-            if k < 0:
+            if k == -1:
                 return None
             bs = buf.find(backslash, j, k)
-            if bs < 0:
+            if bs == -1:
                 break
-            escaped, j = True, bs + 2
+            j = bs + 2
         i = k + 1
-        if escaped or k - q - 1 < _BIG_STRING:
+        if k - q - 1 < _BIG_STRING:  # (a string with escapes is not base64-only: kept too)
             continue
         after = k + 1
         while after < n and buf[after : after + 1] in (
@@ -404,10 +404,10 @@ def _parse(payload: bytes | str) -> Any:
     try:
         text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
         value = _DECODER.decode(text)
-    except (ValueError, RecursionError, _NotJson) as exc:
-        raise _NotJson(str(exc)) from None
-    if blobs and isinstance(value, (dict, list)):
-        value = _put_blobs(value, blobs)
+    except (ValueError, RecursionError, _NotJson):
+        raise _NotJson from None
+    if blobs:
+        value = _put_blobs(value, blobs) if isinstance(value, (dict, list)) else blobs.get(value, value)
     return value
 
 
@@ -656,7 +656,7 @@ class _Diagnosis:
 
 
 def _not_json() -> Report:
-    violation = Violation(_BODY_RULE.id, _BODY_RULE.status, _BODY_RULE.render(""), "")
+    violation = Violation(_BODY_RULE.id, _BODY_RULE.status, _BODY_RULE.render(), "")
     return Report(violation.status, violation.detail, (violation,), (), None)
 
 
@@ -1047,7 +1047,6 @@ def _url_ok(url: str) -> bool:
     return True
 
 
-_BAIL: Final = -1
 
 
 def _compile() -> Callable[[dict[str, Any]], Report | None]:
@@ -1074,7 +1073,6 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "Report": Report,
         "Accepted": _Accepted,
         "Refused": _Refused,
-        "BAIL": _BAIL,
         "FIELD_SET": frozenset(_FIELD_NAMES),
         "new": object.__new__,
         "MEMBER_SET": frozenset(_MEMBER_NAMES),
@@ -1119,13 +1117,13 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             lines.append(f"    if {m} is not None and type({m}) is not str: return False")
     lines += ["    return True", ""]
 
-    # Image rule groups: each a function of (image, path, errors, marks) -> marks, or BAIL.
+    # Image rule groups: each a function of (image, path, errors, marks) -> marks.
     steps = _steps()
     bits: dict[str, int] = {}
     for rule in _ORDERED:
         if rule.scope is Scope.IMAGE and rule.marks:
             bits.setdefault(rule.marks, 1 << len(bits))
-    whole = bits.get("image", 0)
+    whole = bits["image"]  # the mark of an image whose shape is wrong: its rules stop
     group_names: dict[int, str] = {}
     marked: set[str] = set()  # marks an earlier image rule may have set
     for index, step in enumerate(steps):
@@ -1133,7 +1131,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             continue
         name = group_names[index] = f"group_{index}"
         lines += [f"def {name}(v, path, e, mask):"]
-        if whole and "image" in marked:
+        if "image" in marked:
             lines.append(f"    if mask & {whole}: return mask")
         lines.append("    get = v.get")
         for member in catalog.IMAGE_MEMBERS:
@@ -1237,9 +1235,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         if isinstance(step, tuple):
             lines += [
                 "    for im in imgs:",
-                f"        mask = {group_names[index]}(im[0], im[1], e, im[2])",
-                "        if mask < 0: return None",
-                "        im[2] = mask",
+                f"        im[2] = {group_names[index]}(im[0], im[1], e, im[2])",
             ]
             continue
         rule = step
