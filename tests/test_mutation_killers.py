@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,14 @@ URL = "https://example.com/a.png"
 PNG64 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg=="
 )
+
+
+class _Reading(Fetched):
+    """A network rule that says which member it reads (the catalogue's own ones read none)."""
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.member,)
 
 
 def corpus() -> list[Any]:
@@ -602,6 +611,12 @@ def test_kinds_declare_their_scope_and_expressibility() -> None:
             "stray reads unknown fields ['prompt']",
         ),
         ("PORTRAIT_RATIOS", ("2:3", "7:5"), "portrait ratios must be aspect ratios"),
+        ("LIBRARY_MESSAGES", frozenset({"no_such_rule"}), "LIBRARY_MESSAGES names unknown rules"),
+        (
+            "RULES",
+            (*catalog.RULES, _Reading("stray_fetch", 422, "{path}", member="prompt", timeout=1)),
+            "stray_fetch reads unknown fields ['prompt']",
+        ),
         (
             "FIELDS",
             (Field("type", JsonType.STRING, default="video"), *catalog.FIELDS[1:]),
@@ -630,6 +645,17 @@ def test_the_catalogue_refuses_inconsistencies(
 
 def test_the_catalogue_allows_every_ratio_to_be_portrait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "PORTRAIT_RATIOS", catalog.ASPECT_RATIOS)
+    catalog._check_catalogue()
+
+
+def test_the_catalogue_allows_library_wording_for_every_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog, "LIBRARY_MESSAGES", frozenset(r.id for r in catalog.RULES))
+    catalog._check_catalogue()
+    # A network rule reads image members, as the image rules do.
+    reading = _Reading("fetch_reads_url", 422, "{path}", member="url", timeout=1)
+    monkeypatch.setattr(catalog, "RULES", (*catalog.RULES, reading))
     catalog._check_catalogue()
 
 
@@ -1006,3 +1032,253 @@ def test_data_images_are_judged_on_the_compiled_path() -> None:
     assert engine._compiled_advice([[{"data": PNG64, "media_type": "image/jpeg"}, "s", 1]], marks) == ()
     assert engine._compiled_advice([[{"url": URL}, "s", 0]], marks) == ()
     assert engine._compiled_advice([], marks) == ()
+
+
+def test_violations_and_notices_as_json() -> None:
+    violation = engine.Violation("prompt_length", 400, "prompt: too long", "prompt")
+    assert violation.as_dict() == {
+        "rule": "prompt_length",
+        "status": 400,
+        "detail": "prompt: too long",
+        "path": "prompt",
+    }
+    notice = engine.Notice("format_unknown", "source.data", "source.data: not an image")
+    assert notice.as_dict() == {
+        "code": "format_unknown",
+        "path": "source.data",
+        "message": "source.data: not an image",
+    }
+    assert list(violation.as_dict()) == ["rule", "status", "detail", "path"]
+    assert list(notice.as_dict()) == ["code", "path", "message"]
+
+
+def test_a_request_error_of_an_accepted_report_has_an_empty_detail() -> None:
+    error = engine.RequestError(engine.check({"prompt": "x"}))
+    assert (error.status, error.detail, error.errors) == (201, "", ())
+
+
+def test_echoed_braces_are_text_not_placeholders() -> None:
+    for model in ("{x}", "a}b{c", "{{path}}", "{path}"):
+        report = engine.check({"prompt": "x", "model": model})
+        assert model in report.detail, report.detail  # type: ignore[operator]
+        assert report.detail == catalog.rule("model_unknown").render("model", value=model)
+
+
+def test_checked_urls_are_remembered_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    remembered: set[str] = set()
+    monkeypatch.setattr(engine, "_URL_OK", remembered)
+    base = "https://example.com/"
+    exact = base + "a" * (2048 - len(base))
+    assert engine._url_ok(exact) and exact in remembered
+    longer = exact + "a"
+    assert engine._url_ok(longer) and longer not in remembered
+    assert not engine._url_ok("http://example.com/") and len(remembered) == 1
+    for i in range(engine._URL_OK_MAX - 1):
+        remembered.add(f"{base}{i}")
+    assert len(remembered) == engine._URL_OK_MAX
+    engine._url_ok(base + "next")
+    assert remembered == {base + "next"}  # emptied when full, then the new one
+
+
+def test_an_images_base64_is_read_once() -> None:
+    image = engine._image_view({"data": PNG64, "media_type": "image/png"})
+    first = image.base64("data")
+    assert image.base64("data") is first
+    assert first.valid and first.size == 67
+
+
+def test_numbers_are_never_converted() -> None:
+    # 10,000 digits would take int() a while (and Python refuses 4,301+): no rule reads a number.
+    assert engine._DECODER.decode("1" * 10_000) == 0
+    assert engine._DECODER.decode("[1.5e999, -0, 12]") == [0, 0, 0]
+    with pytest.raises(engine._NotJson):
+        engine._DECODER.decode('{"a": 1, "a": 2}')
+    with pytest.raises(engine._NotJson):
+        engine._DECODER.decode("NaN")
+
+
+# ---------------------------------------------------------------- the generated code's shape
+# The generator's output is the compiled path's speed: these pin what its docstrings promise
+# about that code (answers are pinned by the agreement tests above).
+
+SHAPES = [
+    ("type", "prompt", "source"),
+    ("prompt", "image_ref"),
+    ("type", "prompt", "model", "source", "image_ref", "aspect_ratio"),
+]
+
+
+def _generated() -> list[str]:
+    return [engine._compile().__doc__ or "", *(engine._generate(s).__doc__ or "" for s in SHAPES)]
+
+
+def _lanes(source: str, var: str) -> list[list[str]]:
+    """The member sets of the lanes that test the image in ``var``, in order."""
+    heads = re.findall(rf"(?:el)?if len\({var}\) == (\d+)((?: and '\w+' in {var})+):", source)
+    return [re.findall(rf"'(\w+)' in {var}", members) for _, members in heads]
+
+
+def test_generated_code_tests_no_constant() -> None:
+    for source in _generated():
+        assert not re.search(r"if not \(?(True|False)\)?:", source)
+        assert not re.search(r"if \(?(True|False)\)?:", source)
+        assert "(True)" not in source and "(False)" not in source
+
+
+def test_image_lanes_come_smallest_first_and_read_by_subscript() -> None:
+    members = [m.name for m in catalog.IMAGE_MEMBERS]
+    functions = [f for source in _generated() for f in source.split("\ndef ")]
+    accepting = [f for f in functions if "new(Accepted)" in f and "imgs" not in f]
+    assert len(accepting) == 1 + len(SHAPES)
+    for source in accepting:
+        for var in ("f_source", "x"):
+            lanes = _lanes(source, var)
+            if not lanes:
+                continue
+            assert [len(lane) for lane in lanes] == sorted(len(lane) for lane in lanes)
+            assert len({frozenset(lane) for lane in lanes}) == len(lanes)
+            # every set of members a valid image may have has its lane (the accepting one,
+            # and the refusal's, which leaves out the members only the diagnosis reads)
+            for wanted in (["url"], ["data", "media_type"], ["url", "media_type"], members):
+                assert wanted in lanes, (var, wanted)
+            for lane in lanes:
+                for member in lane:
+                    assert f"{var}[{member!r}]" in source
+            assert f"{var}.get(" in source  # the general case
+            assert f"if not {var}.keys() <= MEMBER_SET" in source
+
+
+def test_lanes_do_not_test_again_what_they_proved() -> None:
+    source = engine._generate(SHAPES[0]).__doc__ or ""
+    lane = source.split("if len(f_source) == 1 and 'url' in f_source:")[1].split("elif")[0]
+    assert "if not (m_url is not None): return ordered(p)" in lane
+    assert "if not (m_url in URL_OK or url_ok(m_url)): return ordered(p)" in lane
+    assert "m_url is None or" not in lane
+    data_lane = source.split("'data' in f_source and 'media_type' in f_source:")[1].split("elif")[0]
+    assert "if not (quiet(f_source)): return ordered(p)" in data_lane
+    assert "m_data is None" not in data_lane and "m_media_type is None" not in data_lane
+    assert data_lane.index("is_media_type") < data_lane.index("quiet(")
+    url_lane = source.split("'url' in f_source and 'media_type' in f_source:")[1].split("elif")[0]
+    assert "quiet(" not in url_lane
+    general = source.split("        else:\n")[1].split("    r = new(Accepted)")[0]
+    assert general.count("if not (m_data is None or quiet(f_source)): return ordered(p)") == 1
+
+
+def test_refusals_read_only_the_members_the_diagnosis_does_not() -> None:
+    source = engine._generate(SHAPES[0]).__doc__ or ""
+    refuse = source.split("_refuse(p, first, f_source):")[1].split("\ndef ")[0]
+    lanes = _lanes(refuse, "f_source")
+    assert lanes and all("data" not in lane for lane in lanes)
+    assert "elif not plain(f_source): return ordered(p)" in refuse
+    assert "return None" not in refuse
+
+
+def test_image_rule_groups_mark_and_decode() -> None:
+    ns = engine._generic_fast.__globals__
+    marks = [r.marks for r in engine._ORDERED if r.scope is Scope.IMAGE and r.marks]
+    assert ns["MARKS"] == tuple((m, 1 << i) for i, m in enumerate(dict.fromkeys(marks)))
+    source = engine._generic_fast.__doc__ or ""
+    groups = re.findall(r"def (group_\d+)\(v, path, e, mask\):\n((?:    .*\n)+)", source + "\n")
+    assert len(groups) >= 2
+    image_bit = dict(ns["MARKS"])["image"]
+    for index, (name, body) in enumerate(groups):
+        decodes = any(
+            type(rule) in engine._DEFER for rule in engine._steps()[int(name.split("_")[1])]
+        )
+        assert ("iv = None" in body) == decodes, name
+        assert ("iv = iv or image_view(v)" in body) == decodes, name
+        assert (f"if mask & {image_bit}: return mask" in body) == (index > 0), name
+        assert "BAIL" not in body
+    assert "        im[2] = group_" in source
+    assert engine._generic_fast.__code__.co_filename == "<luma_schema compiled catalogue>"
+    assert source.startswith("def shape(v):")
+    plain = source.split("def plain(v):")[1].split("\ndef ")[0]
+    assert "    if m_data is not None: return False" in plain
+    assert "    if m_url is not None and type(m_url) is not str: return False" in plain
+
+
+# ---------------------------------------------------------------- cutting blobs out of big text
+
+
+def _spans(text: str, monkeypatch: pytest.MonkeyPatch) -> list[str] | None:
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    found = []
+    for payload in (text, text.encode()):
+        cut = engine._cut_blobs(payload)
+        if cut is None:
+            found.append(None)
+            continue
+        joined, blobs = cut
+        texts = [blob.text() for blob in blobs.values()]
+        # the tokens stand where the strings stood: putting them back gives the same value
+        restored = json.loads(joined)
+        if isinstance(restored, (dict, list)):
+            assert engine._put_blobs(restored, blobs) is restored
+        else:
+            restored = blobs[restored]
+        assert _plain_blobs(restored) == json.loads(text)
+        found.append(texts)
+    assert found[0] == found[1]
+    return found[0]
+
+
+def _plain_blobs(value: Any) -> Any:
+    if isinstance(value, media.Blob):
+        return value.text()
+    if isinstance(value, dict):
+        return {k: _plain_blobs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_blobs(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("space", ["", " ", "\t", "\n", "\r", " \r\n\t "])
+def test_only_long_base64_values_are_cut(space: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    long, short = "QUJDREVGR0g=", "QUJDREVG"  # 12 and 8 characters: the cut is at 8
+    assert _spans(f'{{"a"{space}:{space}"{long}"{space}}}', monkeypatch) == [long]
+    assert _spans(f'["{long}"{space},{space}"{long}+/"]', monkeypatch) == [long, long + "+/"]
+    assert _spans(f'{{"{long}"{space}:{space}1}}', monkeypatch) is None  # a key stays
+    assert _spans(f'{{"{long}"{space}:"{long}"}}', monkeypatch) == [long]
+    assert _spans(f'{{"a":"{short}"}}', monkeypatch) == [short]
+    assert _spans(f'{{"a":"{short[:-1]}"}}', monkeypatch) is None
+    assert _spans(f'{{"a":"!{long}"}}', monkeypatch) is None
+    assert _spans(f'{{"a":"{long}!"}}', monkeypatch) is None
+    assert _spans(f'{{"a":"{long}\\u0041"}}', monkeypatch) is None  # escaped: not base64 text
+    assert _spans(f'{{"a\\"":"{long}", "b":"x\\\\", "c":"{long}"}}', monkeypatch) == [long, long]
+    assert _spans(f'{{"a":"é{long}"}}', monkeypatch) is None
+    assert _spans(f'"{long}"', monkeypatch) == [long]
+
+
+def test_malformed_text_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    long = "QUJDREVGR0g="
+    for text in (f'{{"a":"{long}', f'{{"a":"{long}\\"}}', '{"a', '"'):
+        assert engine._cut_blobs(text) is None
+        assert engine._cut_blobs(text.encode()) is None
+    assert engine._cut_blobs("{}") is None and engine._cut_blobs(b"[1, 2]") is None
+
+
+def test_big_text_is_parsed_with_its_blobs_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_BIG_INPUT", 64)
+    monkeypatch.setattr(engine, "_BIG_STRING", 8)
+    body = {"type": "image_edit", "prompt": "x", "source": {"data": PNG64, "media_type": "image/png"}}
+    text = json.dumps(body)
+    assert len(text) >= 64
+    for payload in (text, text.encode()):
+        value = engine._parse(payload)
+        assert isinstance(value["source"]["data"], media.Blob)
+        assert value["source"]["data"].text() == PNG64
+        report = engine.check(payload)
+        assert report.ok and report.request["source"]["data"] == PNG64  # type: ignore[index]
+    small = json.dumps({"prompt": "QUJDREVGR0g=", "n": [True]})
+    assert len(small) < 64 and engine._parse(small) == json.loads(small)
+    assert engine._parse(small.encode()) == json.loads(small)
+    edge = '{"prompt": "' + "x" * (64 - 14) + '"}'
+    assert len(edge) == 64 and isinstance(engine._parse(edge)["prompt"], media.Blob)
+    assert _plain_blobs(engine._parse(edge)) == json.loads(edge)
+    below = edge.replace("x", "", 1)
+    assert len(below) == 63 and engine._parse(below) == json.loads(below)
+    with pytest.raises(engine._NotJson):
+        engine._parse('{"a": "' + "QUJD" * 20 + '", "a": 1}')
+    whole = engine._parse('"' + "QUJD" * 20 + '"')  # a text that is one long string
+    assert isinstance(whole, media.Blob) and whole.text() == "QUJD" * 20
