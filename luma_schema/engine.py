@@ -1022,6 +1022,8 @@ def _quiet_image(raw: dict[str, Any]) -> bool:
     """Whether an image that passed the compiled path's tests (known members, each a string or
     null) also passes the rules that path defers (data: base64, size) and earns no warning:
     the diagnosis' own rule checks and advice, run on this one image."""
+    if any(len(raw.get(name) or "") >= _BIG_STRING for name in _DEFERRED_MEMBERS):
+        return False  # see shape(): large data is decoded once, by the diagnosis
     image = _image_view(raw)
     for prep in _DEFERRED_RULES:
         if prep.rule.check(image) is not None:
@@ -1065,6 +1067,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "is_media_type": media.is_image_media_type,
         "url_ok": _url_ok,
         "quiet": _quiet_image,
+        "BIG_DATA": _BIG_STRING,
         "image_view": _image_view,
         "advice": _compiled_advice,
         "URL_OK": _URL_OK,
@@ -1088,7 +1091,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         return _fail_code(ns, rule, var, path)
 
     lines: list[str] = []
-    # Image shape (row 2 for image members): an exact dict of known members, str or null.
+    # Image shape (row 2 for image members): an exact dict of known members, str or null; and
+    # no large data, which the diagnosis decodes (once: the compiled path would decode it
+    # again for its warnings, and then hand the request on anyway when it earns one).
     lines += [
         "def shape(v):",
         "    if type(v) is not dict or not v.keys() <= MEMBER_SET: return False",
@@ -1100,6 +1105,8 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         m = member_var(member.name)
         lines.append(f"    {m} = get({member.name!r})")
         lines.append(f"    if {m} is not None and type({m}) is not str: return False")
+        if member.name in _DEFERRED_MEMBERS:
+            lines.append(f"    if {m} is not None and len({m}) >= BIG_DATA: return False")
     lines += ["    return True", ""]
     # An image that passes row 2 and earns no warning before the image rules run: ``shape``
     # with the members the diagnosis must read (base64 data) null.

@@ -1282,3 +1282,22 @@ def test_big_text_is_parsed_with_its_blobs_cut(monkeypatch: pytest.MonkeyPatch) 
         engine._parse('{"a": "' + "QUJD" * 20 + '", "a": 1}')
     whole = engine._parse('"' + "QUJD" * 20 + '"')  # a text that is one long string
     assert isinstance(whole, media.Blob) and whole.text() == "QUJD" * 20
+
+
+def test_large_data_is_left_to_the_diagnosis_which_decodes_it_once() -> None:
+    fresh = engine._compile()
+    shape = fresh.__globals__["shape"]
+    small = "A" * (engine._BIG_STRING - 4) + PNG64[:4]
+    large = "A" * engine._BIG_STRING
+    assert len(small) == engine._BIG_STRING and len(large) == engine._BIG_STRING
+    below = small[4:]
+    assert shape({"data": below, "media_type": "image/png"})
+    assert not shape({"data": large, "media_type": "image/png"})
+    assert shape({"url": URL})
+    assert engine._quiet_image({"data": PNG64, "media_type": "image/png"})
+    assert not engine._quiet_image({"data": large, "media_type": "image/png"})
+    edit = {"type": "image_edit", "prompt": "x"}
+    assert fresh({**edit, "source": {"data": large, "media_type": "image/png"}}) is None
+    body = {**edit, "source": {"data": below, "media_type": "image/png"}, "model": "uni-2"}
+    assert fresh(body) is not None
+    assert fresh.__globals__["BIG_DATA"] == engine._BIG_STRING
