@@ -407,7 +407,7 @@ def _parse(payload: bytes | str) -> Any:
     except (ValueError, RecursionError, _NotJson):
         raise _NotJson from None
     if blobs:
-        value = _put_blobs(value, blobs) if isinstance(value, (dict, list)) else blobs.get(value, value)
+        value = _put_blobs(value, blobs) if isinstance(value, (dict, list)) else blobs[value]
     return value
 
 
@@ -423,8 +423,7 @@ def _json_like(value: Any) -> bool:
     done: set[int] = set()  # shared sub-values are walked once, or a DAG costs 2**depth
     while stack:
         node, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(node))
+        if leaving:  # (a node left is done: never looked at again, so never a cycle)
             done.add(id(node))
             continue
         if id(node) in done:
@@ -746,8 +745,8 @@ def _image_advice(run: _Diagnosis, image: _Image) -> None:
     if data is None or "image" in image.bad:
         return
     path = f"{image.path}.data"
-    start = data.prefix(5) if isinstance(data, media.Blob) else data[:5]
-    if start.lower() == "data:":
+    # (a Blob is base64 text only: it never starts with "data:")
+    if isinstance(data, str) and data[:5].lower() == "data:":
         run.warn("data_uri_prefix", path)
     found = media.sniff_format(media.head_bytes(data))
     media_type = image.members.get("media_type")
@@ -758,7 +757,7 @@ def _image_advice(run: _Diagnosis, image: _Image) -> None:
                 "format_mismatch",
                 path,
                 found=_FORMAT_NAMES[found],
-                named=_FORMAT_NAMES.get(named or "", "another format"),
+                named=_FORMAT_NAMES[named] if named else "another format",
             )
     if "data" in image.bad:
         return

@@ -1301,3 +1301,127 @@ def test_large_data_is_left_to_the_diagnosis_which_decodes_it_once() -> None:
     body = {**edit, "source": {"data": below, "media_type": "image/png"}, "model": "uni-2"}
     assert fresh(body) is not None
     assert fresh.__globals__["BIG_DATA"] == engine._BIG_STRING
+
+
+# ---------------------------------------------------------------- the diagnosis' own details
+
+
+def test_unknown_keys_are_named_readably_and_briefly() -> None:
+    assert engine._key_path("extra") == "extra"
+    assert engine._key_path("a b") == '"a b"'
+    assert engine._key_path("é-") == '"\\u00e9-"'
+    exact = "k" * 64
+    assert engine._key_path(exact) == exact
+    assert engine._key_path(exact + "k") == "k" * 61 + "..."
+    assert engine._key_path("é-" * 20) == '"' + "\\u00e9-" * 8 + '\\u00...'
+    assert engine._key_path("ab-" * 21) == '"' + "ab-" * 20 + '...'  # 65 with its quotes
+    warned = engine.check({"prompt": "x", "a b": 1}).warnings
+    assert [(w.code, w.path) for w in warned] == [("unknown_field", '"a b"')]
+
+
+def test_near_names_are_suggested_only_when_close_and_short() -> None:
+    fields = tuple(f.name for f in catalog.FIELDS)
+    assert engine._near("promt", fields) == "prompt"
+    assert engine._near("sorce", fields) == "source"
+    assert engine._near("xyz", fields) is None
+    assert engine._near("styl3x", fields) is None  # close (0.73), not close enough (0.75)
+    assert engine._near("mdl", fields) == "model"  # 0.75 exactly
+    assert engine._near("image_refs", fields) == "image_ref"
+    padded = "prompt" + "_" * 58
+    assert len(padded) == 64 and engine._near(padded, ("prompt" + "_" * 57,)) is not None
+    assert engine._near(padded + "_", ("prompt" + "_" * 58,)) is None
+
+
+def test_the_diagnosis_reads_unknown_image_members_carefully() -> None:
+    edit = {"type": "image_edit", "prompt": "x"}
+    body = {**edit, "source": {"url": URL, "zz": {1, 2}, "urll": "x", "zzz": "y"}}
+    report = engine._diagnose(body, False)
+    assert [(e.rule, e.path, e.detail) for e in report.errors] == [
+        ("wrong_type", "source", "source must be an object")
+    ]
+    assert [(w.code, w.path, w.message) for w in report.warnings] == [
+        ("unknown_member_near", "source.urll", "source.urll: unknown image member, ignored (did you mean 'url'?)"),
+        ("unknown_member", "source.zzz", "source.zzz: unknown image member, ignored"),
+    ]
+    assert engine.check(body).errors == report.errors
+
+
+def test_each_image_rule_of_a_group_is_applied_unless_it_reads_what_failed() -> None:
+    edit = {"type": "image_edit", "prompt": "x"}
+    body = {**edit, "source": {"data": "!!!!", "media_type": "text/plain"}}
+    report = engine._diagnose(body, False)
+    assert [e.rule for e in report.errors] == ["base64_invalid", "not_an_image"]
+    assert engine.check(body).errors == report.errors
+
+
+def test_data_too_large_earns_no_format_warning() -> None:
+    # decided: an image refused for its size is not examined further (README, "Decisions")
+    size = catalog.MAX_IMAGE_BYTES + 3
+    data = "A" * (size // 3 * 4)
+    report = engine.check({"type": "image_edit", "prompt": "x", "source": {"data": data, "media_type": "image/png"}})
+    assert [e.rule for e in report.errors] == ["image_too_large"] and report.warnings == ()
+
+
+def test_format_mismatch_names_both_formats() -> None:
+    edit = {"type": "image_edit", "prompt": "x"}
+    report = engine.check({**edit, "source": {"data": PNG64, "media_type": "image/jpeg"}})
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are PNG, but media_type names JPEG"
+    ]
+    report = engine.check({**edit, "source": {"data": PNG64, "media_type": "image/x-icon"}})
+    assert [w.message for w in report.warnings] == [
+        "source.data: decoded bytes are PNG, but media_type names another format"
+    ]
+
+
+def test_a_data_uri_is_named_in_a_warning() -> None:
+    edit = {"type": "image_edit", "prompt": "x"}
+    report = engine.check({**edit, "source": {"data": "DATA:" + PNG64, "media_type": "image/png"}})
+    assert [w.code for w in report.warnings] == ["data_uri_prefix"]
+
+
+def test_big_text_keeps_its_data_as_a_slice() -> None:
+    body = {"type": "image_edit", "prompt": "x", "source": {"data": "A" * (1 << 20), "media_type": "image/png"}}
+    report = engine._check(json.dumps(body).encode(), False)
+    assert isinstance(report._request, engine._Lazy)  # not copied unless asked for
+    assert report.request["source"]["data"] == "A" * (1 << 20)  # type: ignore[index]
+
+
+def test_a_refusals_full_list_comes_from_the_compiled_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = {"prompt": "", "model": "uni-2", "source": {"url": "http://x"}}
+    expected = engine._diagnose(body, False).errors
+    report = engine.check(body)
+    assert isinstance(report, engine._Refused) and not hasattr(report, "_errors")
+    assert engine.first_rule(report) == expected[0].rule
+    assert not hasattr(report, "_errors")  # the first error's rule, without the list
+
+    def no_diagnosis(*args: Any) -> Any:
+        raise AssertionError("the diagnosis ran")
+
+    monkeypatch.setattr(engine, "_diagnose", no_diagnosis)
+    assert engine._errors_of(body) == expected
+    assert report.errors == expected
+
+
+def test_request_field_builds_nothing() -> None:
+    report = engine.check({"prompt": "x", "model": "uni-1-max"})
+    assert engine.request_field(report, "model") == "uni-1-max"
+    assert not hasattr(report, "_request")
+    with pytest.raises(ValueError, match=r"^the report is not ok$"):
+        engine.request_field(engine.check({"prompt": ""}), "model")
+
+
+def test_templates_keep_parameter_braces_and_refuse_literal_ones() -> None:
+    import copy
+
+    odd = copy.copy(catalog.rule("style_invalid"))
+    object.__setattr__(odd, "values", ("a{0}", "b}"))
+    object.__setattr__(odd, "listing", None)
+    assert "a{0}, b}" in engine._template(odd).format(path="style", value="x")
+    for message in ("{{literal}} {path}", "{path} }}"):
+        rule = copy.copy(catalog.rule("prompt_length"))
+        object.__setattr__(rule, "message", message)  # past the rule's own validation
+        with pytest.raises(
+            ValueError, match=r"^prompt_length: literal braces in a message are not supported$"
+        ):
+            engine._template(rule)
