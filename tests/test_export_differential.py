@@ -499,7 +499,8 @@ def test_ajv_errors_gives_the_exact_message(rule_id: str) -> None:
     cases: list[tuple[Any, str, set[str]]] = []
     assert set(AJV_PARTLY) <= set(AJV_CAN)
 
-    @settings(SETTINGS, max_examples=25 if rule_id in AJV_PARTLY else 10)
+    # Derandomized: a rule of the images may draw only image_ref cases in a random run.
+    @settings(SETTINGS, max_examples=25 if rule_id in AJV_PARTLY else 10, derandomize=True)
     @given(violating(rule_id))
     def prop(payload: Any) -> None:
         report = luma_schema.check(payload)
