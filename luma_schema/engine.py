@@ -386,14 +386,15 @@ def _quick_parse(payload: bytes | str) -> Any:
         return _UNSURE
 
 
-def _parse(payload: bytes | str) -> Any:
-    """One RFC 8259 value in UTF-8 (a leading BOM allowed); raises _NotJson for anything else."""
+def _parse(payload: bytes | str, quick: bool = True) -> Any:
+    """One RFC 8259 value in UTF-8 (a leading BOM allowed); raises _NotJson for anything else.
+    ``quick=False``: the caller has already had orjson try (see ``check``)."""
     if isinstance(payload, bytes):
         if payload.startswith(_BOM_BYTES):
             payload = payload[3:]
     elif payload.startswith("\ufeff"):
         payload = payload[1:]
-    if len(payload) < _BIG_INPUT:
+    if quick and len(payload) < _BIG_INPUT:
         value = _quick_parse(payload)
         if value is not _UNSURE:
             return value
@@ -1756,7 +1757,8 @@ def check(payload: object, fetch: bool = False) -> Report:
             pass  # odd keys or values: the full path below looks at them carefully
     try:
         # A dict has had its fast path above; anything else may still take it once parsed.
-        return _check(payload, fetch, fast=kind is not dict)
+        # Bytes had their quick reading above: the full path reads them with _DECODER only.
+        return _check(payload, fetch, fast=kind is not dict, quick=kind is not bytes or fetch)
     except RecursionError:
         return _not_json()
     except Exception:
@@ -1764,7 +1766,7 @@ def check(payload: object, fetch: bool = False) -> Report:
         return _not_json()
 
 
-def _check(payload: object, fetch: bool, fast: bool = True) -> Report:
+def _check(payload: object, fetch: bool, fast: bool = True, quick: bool = True) -> Report:
     # check() without its safety net: the fuzzer calls this, so that a bug is a crash it sees.
     body: Any = payload
     kind = type(payload)  # not isinstance: an object's __class__ may lie
@@ -1774,7 +1776,7 @@ def _check(payload: object, fetch: bool, fast: bool = True) -> Report:
         if kind is not bytes and kind is not str:
             text = str.__str__(text) if issubclass(kind, str) else bytes(memoryview(text))
         try:
-            body = _parse(text)
+            body = _parse(text, quick)
         except _NotJson:
             return _not_json()
     if fast and not fetch and type(body) is dict:
