@@ -209,6 +209,46 @@ class _Refused(Report):
         return errors
 
 
+class _RefusedFirst(_Refused):
+    """A refusal of the compiled path that stopped at its first error past an image rule's
+    place (``first`` in the compiled catalogue): the rest of the list and the warnings (an
+    image's data may earn some) are made on first access of either, from the payload (the
+    caveat of ``request``: read them before mutating a dict)."""
+
+    __slots__ = ("_warnings",)
+    _warnings: tuple[Notice, ...]
+
+    @classmethod
+    def make(cls, payload: dict[str, Any], first: Violation) -> _RefusedFirst:
+        report = object.__new__(cls)
+        report._first = first
+        report._payload = payload
+        return report
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:  # type: ignore[override]
+        self._complete()
+        return self._errors
+
+    @property
+    def warnings(self) -> tuple[Notice, ...]:  # type: ignore[override]
+        self._complete()
+        return self._warnings
+
+    def _complete(self) -> None:
+        if hasattr(self, "_warnings"):
+            return
+        try:
+            full = _full_report(self._payload)
+            errors, warnings = full.errors, full.warnings
+        except Exception:  # reading a report never raises; the first error is known
+            errors, warnings = (self._first,), ()
+        if errors[:1] != (self._first,):  # the payload has changed since (see ``request``)
+            errors, warnings = (self._first,), ()
+        self._errors = errors
+        self._warnings = warnings
+
+
 def request_field(report: Report, name: str) -> Any:
     """``report.request[name]`` for a string or boolean field of an ``ok`` report, without
     building the rest of the normalised request (a server reads a few fields per request)."""
@@ -1076,6 +1116,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "Report": Report,
         "Accepted": _Accepted,
         "Refused": _Refused,
+        "late": _RefusedFirst.make,
         "FIELD_SET": frozenset(_FIELD_NAMES),
         "new": object.__new__,
         "MEMBER_SET": frozenset(_MEMBER_NAMES),
@@ -1180,8 +1221,8 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         lines += ["    return mask", ""]
 
     lines += _accepting(ns, field_var, member_var)
-    lines += [
-        "def ordered(p):",
+    # Row 2 for the whole request, then every error in SPEC order (``listed``).
+    prologue = [
         "    if not p.keys() <= FIELD_SET: return None",
         "    get = p.get",
     ]
@@ -1191,23 +1232,23 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         default = spec.default
         if spec.type is JsonType.ARRAY:
             default = ()
-        lines.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
+        prologue.append(f"    {f} = get({spec.name!r}, {_const(ns, default)})")
         if spec.type is JsonType.STRING:
             allowed = [f"type({f}) is str"]
             if spec.nullable:
                 allowed.append(f"{f} is None")
             if default is MISSING:
                 allowed.append(f"{f} is MISSING")
-            lines.append(f"    if not ({' or '.join(allowed)}): return None")
+            prologue.append(f"    if not ({' or '.join(allowed)}): return None")
         elif spec.type is JsonType.BOOLEAN:
-            lines.append(f"    if {f} is not True and {f} is not False: return None")
+            prologue.append(f"    if {f} is not True and {f} is not False: return None")
         elif spec.type is JsonType.OBJECT:
             if not spec.nullable or default is not None:
                 raise TypeError("the compiled path expects images to be nullable objects")
-            lines.append(f"    if {f} is not None and not shape({f}): return None")
+            prologue.append(f"    if {f} is not None and not shape({f}): return None")
             image_fields.append((spec.name, False))
         else:
-            lines += [
+            prologue += [
                 f"    if type({f}) is not list and {f} is not {_const(ns, default)}: return None",
                 f"    for x in {f}:",
                 "        if not shape(x): return None",
@@ -1215,7 +1256,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
             image_fields.append((spec.name, True))
     # The typed fields go on to the rules; fast() comes here directly once it has typed them.
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
-    lines += [f"    return listed(p, {typed}, False)", "", f"def listed(p, {typed}, images_ok):"]
+    lines += ["def ordered(p):", *prologue, f"    return listed(p, {typed}, False)", ""]
+    lines += _first_error(ns, field_var, steps, group_names, image_fields)
+    lines += [f"def listed(p, {typed}, images_ok):"]
     # Anything that earns a warning goes to the diagnosis, which gives warnings.
     lines.append(f"    if {_IGNORED_CODE}: return None")
     lines.append("    e = []")
@@ -1271,7 +1314,7 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
         "    return r",
     ]
     # Flags start false (only those some rule sets).
-    at = lines.index("    e = []")
+    at = lines.index("    e = []", lines.index(f"def listed(p, {typed}, images_ok):"))
     for name in sorted(flags):
         lines.insert(at, f"    bad_{name} = False")
     source = "\n".join(lines)
@@ -1279,6 +1322,60 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     compiled: Callable[[dict[str, Any]], Report | None] = ns["fast"]
     compiled.__doc__ = source
     return compiled
+
+
+def _first_error(
+    ns: dict[str, Any],
+    field_var: Callable[[str], str],
+    steps: tuple[Rule | tuple[Rule, ...], ...],
+    group_names: dict[int, str],
+    image_fields: list[tuple[str, bool]],
+) -> list[str]:
+    """``first(p, fields...)``: row 2 for the images (the fields are typed already), then the
+    rules in SPEC order up to the first that fails; a ``_RefusedFirst`` with that error (the rest of the list and the
+    warnings are made when read), or ``None`` when none fails (the request earns a warning, and
+    the diagnosis answers).  The compiled path comes here when an image fails: nothing before
+    the first error is built, whatever the images' data would earn."""
+    typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
+    lines = [f"def first(p, {typed}):", "    imgs = []"]
+    for name, is_array in image_fields:
+        f = field_var(name)
+        if is_array:
+            paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
+            lines += [
+                f"    for i, x in enumerate({f}):",
+                "        if not shape(x): return None",
+                f"        imgs.append((x, {paths}[i] if i < 16 else f'{name}[{{i}}]'))",
+            ]
+        else:
+            lines += [
+                f"    if {f} is not None:",
+                f"        if not shape({f}): return None",
+                f"        imgs.append(({f}, {name!r}))",
+            ]
+    defined = frozenset(field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING)
+    defaulted = {
+        field_var(s.name) for s in catalog.FIELDS if s.default is not MISSING and not s.nullable
+    }
+    lines.append("    e = []")
+    for index, step in enumerate(steps):
+        if isinstance(step, tuple):
+            # A group appends an image's failures in rule order, images in SPEC order, and
+            # marks only what it has failed: the first error of the step is the first append.
+            lines += [
+                "    for x, path in imgs:",
+                f"        {group_names[index]}(x, path, e, 0)",
+                "        if e: return late(p, e[0])",
+            ]
+            continue
+        emit = _EMITTERS[step.__class__]
+        if emit is None or step.scope is not Scope.REQUEST:
+            continue
+        holds = _simplify(emit(step, field_var, ns), set(), defaulted, defined)
+        violation = _violation_code(ns, step, field_var, repr(_PREPARED[step].path))
+        lines.append(f"    if not {holds}: return late(p, {violation})")
+    lines += ["    return None", ""]
+    return lines
 
 
 def _fail_code(ns: dict[str, Any], rule: Rule, var: Callable[[str], str], path: str) -> str:
@@ -1393,9 +1490,10 @@ def _accepting(
         ]
 
     def image_ok(var: str, indent: str) -> list[str]:
-        """The image tests inlined for the image in ``var`` (no call per image)."""
+        """The image tests inlined for the image in ``var`` (no call per image); a failure goes
+        to ``first`` with the typed fields: only the first error is needed to answer."""
         return [
-            indent + re.sub(r"\bv\b", var, line).replace("FAIL", "return ordered(p)")
+            indent + re.sub(r"\bv\b", var, line).replace("FAIL", f"return first(p, {typed})")
             for line in body
         ]
 
@@ -1716,8 +1814,8 @@ def _generate(shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], Report | Non
     return func
 
 
-def _errors_of(payload: dict[str, Any]) -> tuple[Violation, ...]:
-    """The full error list of a payload the compiled path refused early (see ``_Refused``): the
+def _full_report(payload: dict[str, Any]) -> Report:
+    """The full report of a payload the compiled path refused early (see ``_Refused``): the
     compiled error stage, or the diagnosis when that stage is not sure."""
     try:
         report = _generic_ordered(payload)
@@ -1725,7 +1823,11 @@ def _errors_of(payload: dict[str, Any]) -> tuple[Violation, ...]:
         report = None
     if report is None:
         report = _diagnose(payload, False)
-    return report.errors
+    return report
+
+
+def _errors_of(payload: dict[str, Any]) -> tuple[Violation, ...]:
+    return _full_report(payload).errors
 
 
 def _fast(body: dict[str, Any]) -> Report | None:

@@ -1162,17 +1162,17 @@ def test_image_lanes_come_smallest_first_and_read_by_subscript() -> None:
 def test_lanes_do_not_test_again_what_they_proved() -> None:
     source = _fresh(SHAPES[0])
     lane = source.split("if len(f_source) == 1 and 'url' in f_source:")[1].split("elif")[0]
-    assert "if not (m_url is not None): return ordered(p)" in lane
-    assert "if not (m_url in URL_OK or url_ok(m_url)): return ordered(p)" in lane
+    assert "if not (m_url is not None): return first(p, " in lane
+    assert "if not (m_url in URL_OK or url_ok(m_url)): return first(p, " in lane
     assert "m_url is None or" not in lane
     data_lane = source.split("'data' in f_source and 'media_type' in f_source:")[1].split("elif")[0]
-    assert "if not (quiet(f_source)): return ordered(p)" in data_lane
+    assert "if not (quiet(f_source)): return first(p, " in data_lane
     assert "m_data is None" not in data_lane and "m_media_type is None" not in data_lane
     assert data_lane.index("is_media_type") < data_lane.index("quiet(")
     url_lane = source.split("'url' in f_source and 'media_type' in f_source:")[1].split("elif")[0]
     assert "quiet(" not in url_lane
     general = source.split("        else:\n")[1].split("    r = new(Accepted)")[0]
-    assert general.count("if not (m_data is None or quiet(f_source)): return ordered(p)") == 1
+    assert general.count("if not (m_data is None or quiet(f_source)): return first(p, ") == 1
 
 
 def test_refusals_read_only_the_members_the_diagnosis_does_not() -> None:
@@ -1412,6 +1412,69 @@ def test_a_refusals_full_list_comes_from_the_compiled_path(monkeypatch: pytest.M
     monkeypatch.setattr(engine, "_diagnose", no_diagnosis)
     assert engine._errors_of(body) == expected
     assert report.errors == expected
+
+
+def test_an_image_refusal_stops_at_its_first_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An image that fails a rule: the answer is the first error, found without the diagnosis
+    # and without the images' advice; the list and the warnings come when read, both at once.
+    mismatch = {"data": PNG64, "media_type": "image/jpeg"}  # earns format_mismatch
+    bodies = [
+        {"prompt": "x", "image_ref": [{"url": "https://192.168.1.10/a.png"}, mismatch]},
+        {"type": "image_edit", "prompt": "x", "source": {"data": PNG64}, "image_ref": [mismatch]},
+        {"type": "image_edit", "prompt": "x", "source": {"data": "AAA.", "media_type": "image/png"}},
+        {"type": "image_edit", "prompt": "x", "source": {"url": "https://h.example/a", "data": "A"}},
+        {"prompt": "x", "style": "manga", "aspect_ratio": "16:9", "image_ref": [{"url": "http://a"}]},
+    ]
+    expected = [engine._diagnose(body, False) for body in bodies]
+    calls: list[Any] = []
+    advice = engine._compiled_advice
+    monkeypatch.setattr(engine, "_diagnose", lambda *a: calls.append(a) or expected[0])
+    engine._generic_fast.__globals__["advice"] = lambda *a: calls.append(a) or advice(*a)
+    try:
+        reports = [engine._generate(tuple(body))(body) for body in bodies]
+        generic = [engine._generic_fast(body) for body in bodies]
+        for report in [*reports, *generic]:
+            assert type(report) is engine._RefusedFirst
+            assert not hasattr(report, "_errors") and not hasattr(report, "_warnings")
+        assert calls == []
+        for report, full in zip(reports, expected, strict=True):
+            assert (report.status, report.detail) == (full.status, full.detail)
+            assert engine.first_rule(report) == full.errors[0].rule
+            assert not hasattr(report, "_errors")
+    finally:
+        engine._generic_fast.__globals__["advice"] = advice
+    monkeypatch.undo()
+    for report, full, body in zip(reports, expected, bodies, strict=True):
+        assert report.warnings == full.warnings, body
+        assert report.errors == full.errors, body
+    assert reports[0].warnings and reports[1].warnings  # data elsewhere earns its warnings
+    assert [e.rule for e in reports[4].errors] == ["manga_portrait", "url_not_fetchable"]
+
+
+def test_an_image_refusal_never_raises_when_read() -> None:
+    payload: dict[str, Any] = {"prompt": "x", "image_ref": [{"url": "https://localhost/a"}]}
+    report = engine.check(payload)
+    assert type(report) is engine._RefusedFirst
+    payload["image_ref"] = [{"url": object()}]
+    payload[5] = set()  # type: ignore[index]
+    # The list is made from the payload as it is then; it still starts with the answer given.
+    assert report.errors == (report._first,) and report.warnings == ()
+    assert report.errors[0].rule == "url_not_fetchable"
+    assert report.as_dict()["status"] == 422
+
+
+def test_an_image_refusal_reads_row_2_of_every_image_first() -> None:
+    # A later image of the wrong type is row 2, before the earlier image's failed rule.
+    for later in ({"url": 5}, {"url": "https://example.com/a", "colour": "red"}, "x", {"data": 1}):
+        body = {"prompt": "x", "image_ref": [{"url": "https://localhost/a"}, later]}
+        full = engine._diagnose(body, False)
+        assert engine._generate(tuple(body))(body) is None
+        report = engine.check(body)
+        assert (report.status, report.errors, report.warnings) == (
+            full.status,
+            full.errors,
+            full.warnings,
+        )
 
 
 def test_request_field_builds_nothing() -> None:
