@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
-from luma_schema.engine import Report, check, first_rule
+from luma_schema.engine import ANSWER_OK, Report, check, first_answer
 
 __all__ = ["main"]
 
@@ -123,7 +123,7 @@ class _Options:
 _Tally = dict[tuple[int, str], int]  # (status, rule of the reported error or "ok") -> requests
 
 
-_OK: Final = (201, "ok")
+_OK: Final = ANSWER_OK
 _GC_THRESHOLD: Final = 50_000  # allocations between collections of the youngest generation
 
 
@@ -133,6 +133,7 @@ def _check_batch(options: _Options, batch: list[_Unit]) -> tuple[str, _Tally]:
     tally: _Tally = {}
     fetch = options.fetch
     printing = options.print_requests
+    get = tally.get
     for unit in batch:
         # (line number or 0 for a whole file, request text); blank lines are not requests
         requests: Iterable[tuple[int, bytes]] = (
@@ -143,11 +144,10 @@ def _check_batch(options: _Options, batch: list[_Unit]) -> tuple[str, _Tally]:
         for number, payload in requests:
             if number and (not payload or payload.isspace()):
                 continue
-            report = check(payload, fetch=fetch)
-            status = report.status
-            key = _OK if status == 201 else (status, first_rule(report))
-            tally[key] = tally.get(key, 0) + 1
-            if not printing or (options.only_invalid and status == 201):
+            report = check(payload, fetch)
+            key = first_answer(report)
+            tally[key] = get(key, 0) + 1
+            if not printing or (options.only_invalid and key is _OK):
                 continue
             where = f"{unit.name}:{number}" if number else unit.name
             if options.format == "json":
