@@ -961,7 +961,23 @@ def test_first_rule_is_the_first_errors_rule_without_the_full_list() -> None:
             assert not hasattr(fresh, "_errors") or fresh._errors == report.errors
     full = engine.Report(422, "x", (engine.Violation("a", 422, "x", ""),), (), None)
     assert engine.first_rule(full) == "a"
+    assert engine.first_answer(full) == (422, "a")
     assert engine.first_rule(engine.check({"prompt": "x"})) == "ok"
+
+
+def test_first_answer_is_status_and_first_rule_and_one_tuple_for_ok() -> None:
+    kinds = set()
+    for body in corpus():
+        report = engine.check(body)
+        kinds.add(type(report))
+        answer = engine.first_answer(report)
+        if report.ok:
+            assert answer is engine.ANSWER_OK
+        else:
+            assert answer == (report.status, engine.check(body).errors[0].rule), body
+    diagnosed = engine.Report(201, None, (), (), {})
+    assert engine.first_answer(diagnosed) is engine.ANSWER_OK
+    assert kinds >= {engine._Accepted, engine._Refused, engine._RefusedFirst, engine.Report}
 
 
 def test_request_field_is_the_normalised_field() -> None:
