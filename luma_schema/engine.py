@@ -803,7 +803,9 @@ def _image_advice(run: _Diagnosis, image: _Image) -> None:
     # (a Blob is base64 text only: it never starts with "data:")
     if isinstance(data, str) and data[:5].lower() == "data:":
         run.warn("data_uri_prefix", path)
-    found = media.sniff_format(media.head_bytes(data))
+    # Valid data has its head decoded already; invalid data is sniffed as far as it decodes.
+    info = image.base64("data")
+    found = media.sniff_format(info.head if info.valid else media.head_bytes(data))
     media_type = image.members.get("media_type")
     if found is not None and media_type is not None and "media_type" not in image.bad:
         named = media.media_format(media_type)
@@ -814,10 +816,7 @@ def _image_advice(run: _Diagnosis, image: _Image) -> None:
                 found=_FORMAT_NAMES[found],
                 named=_FORMAT_NAMES[named] if named else "another format",
             )
-    if "data" in image.bad:
-        return
-    info = image.base64("data")
-    if not info.valid:
+    if "data" in image.bad or not info.valid:
         return
     if found is None:
         run.warn("format_unknown", path)

@@ -36,6 +36,7 @@ __all__ = [
 
 _CHUNK: Final = 1 << 20
 _B64_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_PADDING: Final = (b"", b"=", b"==")
 
 
 class Blob:
@@ -112,6 +113,11 @@ def base64_info(value: str | Blob) -> Base64Info:
         return _INVALID
     if isinstance(value, str) and not value.isascii():
         return _INVALID
+    if type(value) is str and n <= _CHUNK:  # one chunk: one pass, no generator
+        pad = 2 if value.endswith("==") else 1 if value.endswith("=") else 0
+        if value.encode("ascii").translate(None, _B64_ALPHABET) != _PADDING[pad]:
+            return _INVALID  # something besides the alphabet and the padding at the end
+        return Base64Info(True, n // 4 * 3 - pad, head_bytes(value))
     last = _ends(value, 4)[1]
     pad = 2 if last.endswith("==") else 1 if last.endswith("=") else 0
     body_end = n - pad

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from conftest import PNG, PNG64, URL, edit, errors, image
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from luma_schema import catalog, check, media
 
@@ -144,6 +146,28 @@ def test_data_prefix_warns_too() -> None:
 
 def test_valid_base64_non_zero_pad_bits_accepted() -> None:
     assert check(edit(source={"data": "QR==", "media_type": "image/png"})).ok
+
+
+_B64_TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_. é", max_size=24)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_B64_TEXT)
+def test_base64_readers_agree(text: str) -> None:
+    # One chunk is read in one pass; a Blob (large data) chunk by chunk: both mean SPEC's base64.
+    info = media.base64_info(text)
+    if text.isascii():
+        blob = media.base64_info(media.Blob(text.encode("ascii"), 0, len(text)))
+        assert blob == info
+    body = text.rstrip("=")
+    canonical = len(text) % 4 == 0 and 0 < len(text) <= len(body) + 2 and set(body) <= _ALPHABET
+    assert info.valid == canonical, text
+    if canonical:
+        decoded = base64.b64decode(text)
+        assert (info.size, info.head) == (len(decoded), decoded[:16])
+
+
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 # ---------------------------------------------------------------- URL hosts
