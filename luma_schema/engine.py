@@ -1420,7 +1420,16 @@ def _accepting(
     request to ``ordered``, which lists the errors in SPEC order (or gives up: ``None``)."""
     image_rules = [rule for rule in _ORDERED if rule.scope is Scope.IMAGE]
 
+    # The image tests do not depend on the shape: generated once per namespace.
+    memo: dict[tuple[Any, ...], list[str] | None] = ns.setdefault("IMAGE_TESTS", {})
+
     def tests(absent: set[str], read: list[str], subscript: bool) -> list[str] | None:
+        key = (frozenset(absent), tuple(read), subscript)
+        if key not in memo:
+            memo[key] = image_tests(absent, read, subscript)
+        return memo[key]
+
+    def image_tests(absent: set[str], read: list[str], subscript: bool) -> list[str] | None:
         """Read the members in ``read``, the others being null, then test every image rule,
         folded; ``None`` when some rule cannot hold for such an image."""
         out = []
