@@ -1280,10 +1280,9 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     for name, is_array in image_fields:
         f = field_var(name)
         if is_array:
-            paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
             lines += [
                 f"        for i, x in enumerate({f}):",
-                f"            imgs.append([x, {paths}[i] if i < 16 else f'{name}[{{i}}]', 0])",
+                f"            imgs.append([x, {_item_path_code(ns, name)}, 0])",
             ]
         else:
             lines.append(f"        if {f} is not None: imgs.append([{f}, {name!r}, 0])")
@@ -1337,6 +1336,13 @@ def _compile() -> Callable[[dict[str, Any]], Report | None]:
     return compiled
 
 
+def _item_path_code(ns: dict[str, Any], name: str) -> str:
+    """An expression for the path of item ``i`` of the array field ``name`` (the first 16 made
+    once)."""
+    paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
+    return f"{paths}[i] if i < 16 else f'{name}[{{i}}]'"
+
+
 def _first_error(
     ns: dict[str, Any],
     field_var: Callable[[str], str],
@@ -1345,20 +1351,19 @@ def _first_error(
     image_fields: list[tuple[str, bool]],
 ) -> list[str]:
     """``first(p, fields...)``: row 2 for the images (the fields are typed already), then the
-    rules in SPEC order up to the first that fails; a ``_RefusedFirst`` with that error (the rest of the list and the
-    warnings are made when read), or ``None`` when none fails (the request earns a warning, and
-    the diagnosis answers).  The compiled path comes here when an image fails: nothing before
+    rules in SPEC order up to the first that fails; a ``_RefusedFirst`` with that error (the
+    rest of the list and the warnings are made when read), or ``None`` when none fails (the
+    request earns a warning, and the diagnosis answers).  The compiled path comes here when an image fails: nothing before
     the first error is built, whatever the images' data would earn."""
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
     lines = [f"def first(p, {typed}):", "    imgs = []"]
     for name, is_array in image_fields:
         f = field_var(name)
         if is_array:
-            paths = _const(ns, tuple(f"{name}[{i}]" for i in range(16)))
             lines += [
                 f"    for i, x in enumerate({f}):",
                 "        if not shape(x): return None",
-                f"        imgs.append((x, {paths}[i] if i < 16 else f'{name}[{{i}}]'))",
+                f"        imgs.append((x, {_item_path_code(ns, name)}))",
             ]
         else:
             lines += [
