@@ -92,9 +92,9 @@ class Report:
     else the first error's ``status`` and exact ``detail``, and the full SPEC list in ``errors``.
 
     ``request`` is built on first access (a 50 MiB image is not copied unless it is asked for),
-    and so may be ``errors`` (when the first error is a request rule that precedes every image
-    rule, ``status`` and ``detail`` are known before the rest of the list); for a dict payload
-    both are built from that dict, so read them before mutating the payload."""
+    and so may be ``errors`` (``status`` and ``detail`` need only the first error), with
+    ``warnings`` when an image failed a rule; for a dict payload they are built from that dict,
+    so read them before mutating the payload."""
 
     __slots__ = ("_request", "detail", "errors", "status", "warnings")
 
@@ -1353,8 +1353,8 @@ def _first_error(
     """``first(p, fields...)``: row 2 for the images (the fields are typed already), then the
     rules in SPEC order up to the first that fails; a ``_RefusedFirst`` with that error (the
     rest of the list and the warnings are made when read), or ``None`` when none fails (the
-    request earns a warning, and the diagnosis answers).  The compiled path comes here when an image fails: nothing before
-    the first error is built, whatever the images' data would earn."""
+    request earns a warning, and the diagnosis answers).  The compiled path comes here when an
+    image fails: nothing past the first error is built, whatever the images' data would earn."""
     typed = ", ".join(field_var(spec.name) for spec in catalog.FIELDS)
     lines = [f"def first(p, {typed}):", "    imgs = []"]
     for name, is_array in image_fields:
