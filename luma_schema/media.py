@@ -22,6 +22,8 @@ __all__ = [
     "Base64Info",
     "Blob",
     "base64_info",
+    "format_name",
+    "has_data_uri_prefix",
     "head_bytes",
     "is_image_media_type",
     "is_public_ip",
@@ -29,6 +31,7 @@ __all__ = [
     "is_public_ipv6",
     "media_format",
     "parse_ipv4_host",
+    "sniff_data",
     "sniff_format",
     "url_host",
     "url_problem",
@@ -93,15 +96,17 @@ def _ends(value: str | Blob, n: int) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Base64Info:
-    """What the engine needs to know of a ``data`` string: whether it is valid base64, and if so
-    its decoded size and first decoded bytes (for sniffing the format)."""
+    """What the engine needs to know of a ``data`` string: whether it is valid base64, its
+    decoded size (0 when invalid) and its first decoded bytes, as far as its start decodes (for
+    sniffing the format: a truncated string still shows its signature)."""
 
     valid: bool
     size: int = 0
     head: bytes = b""
 
 
-_INVALID: Final = Base64Info(False)
+def _invalid(value: str | Blob) -> Base64Info:
+    return Base64Info(False, 0, head_bytes(value))
 
 
 def base64_info(value: str | Blob) -> Base64Info:
@@ -110,13 +115,13 @@ def base64_info(value: str | Blob) -> Base64Info:
     accepted.  Memory use is bounded by one chunk, whatever the length."""
     n = len(value)
     if n == 0 or n % 4:
-        return _INVALID
+        return _invalid(value)
     if isinstance(value, str) and not value.isascii():
-        return _INVALID
+        return _invalid(value)
     if type(value) is str and n <= _CHUNK:  # one chunk: one pass, no generator
         pad = 2 if value.endswith("==") else 1 if value.endswith("=") else 0
         if value.encode("ascii").translate(None, _B64_ALPHABET) != _PADDING[pad]:
-            return _INVALID  # something besides the alphabet and the padding at the end
+            return _invalid(value)  # something besides the alphabet and the padding at the end
         return Base64Info(True, n // 4 * 3 - pad, head_bytes(value))
     last = _ends(value, 4)[1]
     pad = 2 if last.endswith("==") else 1 if last.endswith("=") else 0
@@ -125,9 +130,15 @@ def base64_info(value: str | Blob) -> Base64Info:
     for chunk in _chunks(value):
         stop = min(len(chunk), body_end - seen)
         if stop > 0 and chunk[:stop].translate(None, _B64_ALPHABET):
-            return _INVALID
+            return _invalid(value)
         seen += len(chunk)
     return Base64Info(True, n // 4 * 3 - pad, head_bytes(value))
+
+
+def has_data_uri_prefix(value: str | Blob) -> bool:
+    """Whether base64 text starts with ``data:`` in any case (a data URI sent whole).  A Blob is
+    base64 text only, so it never does."""
+    return isinstance(value, str) and value[:5].lower() == "data:"
 
 
 # ---------------------------------------------------------------- formats and media types
@@ -175,6 +186,19 @@ def is_image_media_type(value: str) -> bool:
     """``image/`` (any case) and a subtype of RFC 6838 characters, optional parameters after
     ``;``, no surrounding whitespace.  ``image/*`` and ``image/`` are not image media types."""
     return _MEDIA_TYPE.match(value) is not None and not value[-1].isspace()
+
+
+def sniff_data(info: Base64Info) -> str | None:
+    """The format base64 data shows in its first decoded bytes (see :func:`sniff_format`)."""
+    return sniff_format(info.head)
+
+
+_FORMAT_NAMES: Final = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WebP"}
+
+
+def format_name(format: str | None) -> str:
+    """How messages name a format (``None``: a format outside the four sniffed ones)."""
+    return _FORMAT_NAMES[format] if format is not None else "another format"
 
 
 def media_format(value: str) -> str | None:
