@@ -16,9 +16,10 @@ fetches it, without ever reaching an address it should not:
 Every limit and message comes from the catalogue's rule objects.  Images of one request are
 fetched concurrently (blocking sockets with deadlines, in worker threads: TLS on a blocking socket
 is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
-:func:`fetch_violations` (blocking; what the engine calls), :func:`afetch_violations` and
-:func:`acheck` (async: they await the threads, the event loop never blocks), and the same as
-methods of a configured :class:`Fetcher`.
+:meth:`Fetcher.fetch_violations` (blocking) and :meth:`Fetcher.afetch_violations` (async: it
+awaits the threads, the event loop never blocks); ``luma_schema.check(payload, fetch=fetcher)``
+and ``luma_schema.engine.acheck`` run them for a request.  This module depends on the report
+types only: the engine calls it, never the other way round.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -48,11 +49,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "luma_schema.fetch needs the 'fetch' extra: pip install 'luma-schema[fetch]'"
     ) from exc
 
-from luma_schema import catalog, engine, media
-from luma_schema.engine import Notice, Report, Violation
+from luma_schema import catalog, media
+from luma_schema.report import Notice, Violation
 from luma_schema.rules import Rule
 
-__all__ = ["Fetcher", "Resolver", "acheck", "afetch_violations", "fetch_violations"]
+__all__ = ["Fetcher", "Resolver", "afetch_violations", "default_fetcher", "fetch_violations"]
 
 _log = logging.getLogger(__name__)
 
@@ -321,22 +322,6 @@ class Fetcher:
             results = await asyncio.gather(*futures)
         return _report(targets, results)
 
-    def check(self, payload: object) -> Report:
-        """``luma_schema.check(payload, fetch=True)``, fetching with this fetcher."""
-        report = engine.check(payload)
-        targets = _targets(report)
-        if not targets:
-            return report
-        return _merge(report, self.fetch_violations(targets))
-
-    async def acheck(self, payload: object) -> Report:
-        """:meth:`check` for async code: the static checks, then the fetch, awaited."""
-        report = engine.check(payload)
-        targets = _targets(report)
-        if not targets:
-            return report
-        return _merge(report, await self.afetch_violations(targets))
-
     # ------------------------------------------------------------ one image
 
     def _pool(self) -> httpcore.ConnectionPool:
@@ -557,29 +542,11 @@ def _advice(path: str, body: _Body) -> list[Notice]:
 _ADVICE: Final = catalog.ADVICE_BY_ID
 
 
-def _targets(report: Report) -> list[tuple[str, str]]:
-    request: Mapping[str, Any] | None = report.request
-    if request is None:
-        return []
-    images: list[tuple[str, Any]] = []
-    if request["source"] is not None:
-        images.append(("source", request["source"]))
-    images += [(f"image_ref[{i}]", image) for i, image in enumerate(request["image_ref"])]
-    return [(path, image["url"]) for path, image in images if image["url"] is not None]
-
-
-def _merge(report: Report, found: tuple[list[Violation], list[Notice]]) -> Report:
-    errors, notices = found
-    warnings = (*report.warnings, *notices)
-    if errors:
-        return Report(errors[0].status, errors[0].detail, tuple(errors), warnings, None)
-    return Report(report.status, None, (), warnings, report.request)
-
-
 _DEFAULT: Fetcher | None = None
 
 
-def _default() -> Fetcher:
+def default_fetcher() -> Fetcher:
+    """The fetcher ``check(payload, fetch=True)`` uses: the defaults, made once."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Fetcher()
@@ -588,16 +555,11 @@ def _default() -> Fetcher:
 
 def fetch_violations(targets: list[tuple[str, str]]) -> tuple[list[Violation], list[Notice]]:
     """What ``check(fetch=True)`` calls: :meth:`Fetcher.fetch_violations` with the defaults."""
-    return _default().fetch_violations(targets)
+    return default_fetcher().fetch_violations(targets)
 
 
 async def afetch_violations(
     targets: list[tuple[str, str]],
 ) -> tuple[list[Violation], list[Notice]]:
     """:func:`fetch_violations` for async code (the mock server's ``--fetch``)."""
-    return await _default().afetch_violations(targets)
-
-
-async def acheck(payload: object) -> Report:
-    """``check(payload, fetch=True)`` for async code: never blocks the event loop."""
-    return await _default().acheck(payload)
+    return await default_fetcher().afetch_violations(targets)

@@ -141,7 +141,7 @@ def _sync_wrapper(
         kwargs = _materialise(kwargs)
         payload = _payload(kwargs, body_names)
         if not _out_of_contract(payload):
-            report = fetcher.check(payload) if fetcher is not None else engine.check(payload)
+            report = engine.check(payload, fetch=fetcher) if fetcher is not None else engine.check(payload)
             _verdict(client, report)
         return original(**kwargs)
 
@@ -163,7 +163,7 @@ def _async_wrapper(
         payload = _payload(kwargs, body_names)
         if not _out_of_contract(payload):
             if fetcher is not None:
-                report = await fetcher.acheck(payload)
+                report = await engine.acheck(payload, fetch=fetcher)
             else:
                 report = engine.check(payload)
             _verdict(client, report)

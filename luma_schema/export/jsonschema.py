@@ -45,6 +45,7 @@ from luma_schema.rules import (
     OneOf,
     OnlyFor,
     PublicHttpsUrl,
+    Range,
     Required,
     RequiredFor,
     RequiredWith,
@@ -77,6 +78,8 @@ _NO_FINAL_NEWLINE: Final = {"type": "string", "pattern": r"\n$"}
 _JSON_TYPES: Final = {
     JsonType.STRING: "string",
     JsonType.BOOLEAN: "boolean",
+    JsonType.INTEGER: "integer",
+    JsonType.NUMBER: "number",
     JsonType.ARRAY: "array",
     JsonType.OBJECT: "object",
 }
@@ -261,6 +264,15 @@ def _length(rule: Length, b: _Builder) -> None:
     b.note(node, rule)
 
 
+def _range(rule: Range, b: _Builder) -> None:
+    node = b.fields[rule.field]
+    for keyword, bound in (("minimum", rule.min), ("maximum", rule.max)):
+        if bound is not None:
+            node[keyword] = bound
+            b.say(node, keyword, rule.render())
+    b.note(node, rule)
+
+
 def _required_for(rule: RequiredFor, b: _Builder) -> None:
     message = rule.render()
     then: dict[str, Any] = {
@@ -383,6 +395,7 @@ EXPORTERS: Final[Mapping[type[Rule], Exporter]] = {
     OneOf: _one_of,
     Required: _required,
     Length: _length,
+    Range: _range,
     RequiredFor: _required_for,
     OnlyFor: _only_for,
     MaxItemsFor: _max_items_for,
