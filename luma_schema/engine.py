@@ -58,6 +58,40 @@ _SHAPE_KEYS_MAX: Final = 32  # a payload with more top-level keys than this is n
 _SEPARATOR: Final = "\0"
 
 
+_CHECK: Final = '''
+def check(payload, fetch=False):
+    """What the server answers for ``payload``: a dict (or other Python JSON value), or JSON text
+    as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that is not a JSON
+    object is a 400 like any other error.  ``fetch=True`` also fetches URL references (extra
+    ``fetch``; or pass a ``luma_schema.fetch.Fetcher``); without it URLs get only the static
+    checks."""
+    kind = type(payload)
+    if kind is dict:
+        body = payload
+    elif kind is bytes or kind is str:
+        body = quick_parse(payload) if len(payload) < BIG else UNSURE
+        if body is UNSURE:
+            try:
+                body = parse(payload, False)
+            except NotJson:
+                return row_one()
+        if type(body) is not dict:
+            return row_one()
+    else:
+        return slow(payload, fetch)
+    try:
+        function = SHAPES[join(body)]
+    except KeyError:
+        function = specialise(body, join(body))
+    except TypeError:  # a key that is not a string: not JSON
+        return slow(payload, fetch)
+    report = function(body)
+    if report is None:
+        return slow(body, fetch, kind is not dict)
+    return report if fetch is False else fetched(report, fetch)
+'''
+
+
 class FetchViolations(Protocol):
     """What fetches URL references: :class:`luma_schema.fetch.Fetcher` is one."""
 
@@ -154,51 +188,22 @@ class Engine:
     # ------------------------------------------------------------ entry points
 
     def _make_check(self) -> Callable[..., Report]:
-        shapes = self._shapes
-        specialise = self._specialise
-        slow = self._slow
-        quick_parse = json_text.quick_parse
-        unsure = json_text.UNSURE
-        big = json_text.BIG_INPUT
-        fetched = self._fetched
-        join = _SEPARATOR.join
-        parse = json_text.parse
-        not_json = json_text.NotJson
-        row_one = self._row_one
-
-        def check(payload: object, fetch: bool | FetchViolations = False) -> Report:
-            """What the server answers for ``payload``: a dict (or other Python JSON value), or
-            JSON text as ``str`` or UTF-8 ``bytes``.  Never raises on bad input: a payload that
-            is not a JSON object is a 400 like any other error.  ``fetch=True`` also fetches
-            URL references (extra ``fetch``; or pass a ``luma_schema.fetch.Fetcher``); without
-            it URLs get only the static checks."""
-            kind = type(payload)
-            if kind is dict:
-                body: Any = payload
-            elif kind is bytes or kind is str:
-                text: Any = payload
-                body = quick_parse(text) if len(text) < big else unsure
-                if body is unsure:
-                    try:
-                        body = parse(text, False)
-                    except not_json:
-                        return row_one()
-                if type(body) is not dict:
-                    return row_one()
-            else:
-                return slow(payload, fetch)
-            try:
-                function = shapes[join(body)]
-            except KeyError:
-                function = specialise(body, join(body))
-            except TypeError:  # a key that is not a string: not JSON
-                return slow(payload, fetch)
-            report = function(body)
-            if report is None:
-                return slow(body, fetch, kind is not dict)
-            return report if fetch is False else fetched(report, fetch)
-
-        return check
+        # Generated into the engine's namespace, so that what it calls are globals (looked up
+        # once and cached by the interpreter), not a closure's cells copied in at every call.
+        ns = self.ns
+        ns.bind("SHAPES", self._shapes)
+        ns.bind("specialise", self._specialise)
+        ns.bind("slow", self._slow)
+        ns.bind("quick_parse", json_text.quick_parse)
+        ns.bind("UNSURE", json_text.UNSURE)
+        ns.bind("BIG", json_text.BIG_INPUT)
+        ns.bind("parse", json_text.parse)
+        ns.bind("NotJson", json_text.NotJson)
+        ns.bind("row_one", self._row_one)
+        ns.bind("fetched", self._fetched)
+        ns.bind("join", _SEPARATOR.join)
+        (check,) = ns.define(_CHECK, ["check"])
+        return check  # type: ignore[no-any-return]
 
     async def acheck(self, payload: object, fetch: bool | FetchViolations = True) -> Report:
         """:meth:`check` for async code: the static checks, then the fetch, awaited (the event
@@ -224,9 +229,8 @@ class Engine:
         parts = []
         if function.__name__ in self.ns.sources:
             parts.append(self.ns.sources[function.__name__])
-        for name in ("ordered", *(f"references_{f}" for f in self.compiler.references)):
-            if name in self.ns.sources:
-                parts.append(self.ns.sources[name])
+        if "ordered" in self.ns.sources:
+            parts.append(self.ns.sources["ordered"])
         return "\n".join(dict.fromkeys(parts))
 
     # ------------------------------------------------------------ shapes

@@ -52,6 +52,11 @@ class Namespace:
         self.globals[name] = value
         return name
 
+    def bind_value(self, name: str, value: Any) -> Any:
+        """Put ``value`` in the namespace under ``name`` and return the value itself."""
+        self.globals[name] = value
+        return value
+
     def define(self, source: str, names: Iterable[str]) -> list[Any]:
         """Execute ``source`` (which defines the functions ``names``) in the namespace and return
         those functions, in order."""

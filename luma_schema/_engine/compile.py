@@ -1,14 +1,11 @@
 """The compiled paths: Python source generated from the catalogue's predicates, answering the
 requests whose JSON types hold without reading them twice.
 
-- ``references_<field>(value)``: one media reference field (an object, or an array of them):
-  the JSON types of each reference and every image rule and image warning, folded for the
-  members it has (a reference with only a ``url`` is tested for the URL rule alone).  Returns
-  ``HOLDS``, ``WARNED`` (every rule holds; some warning is due), ``FAILS`` (some rule fails:
-  the order decides which comes first) or ``UNREAD`` (a JSON type the diagnosis must name).
 - ``accept_<names>(p)``: a request with exactly these top-level names, in this order (the
-  ``shape``): its values read by position, absent fields folded in as their defaults, every
-  request rule in order.  The first failing rule is the answer once every reference holds.
+  ``shape``): its values read by position, absent fields folded in as their defaults; each media
+  reference tested in a lane for the members it gives (a reference with only a ``url`` is tested
+  for the URL rule alone); then every request rule in order.  The first failing request rule is
+  the answer once every reference holds; when a reference fails, ``ordered`` finds the first.
 - ``ordered(p, shape)``: any shape, every rule in order, references in order: the first
   failure, or acceptance.
 
@@ -32,12 +29,12 @@ from luma_schema.expr import MISSING, Call, Const, Expr, Member, Position, Value
 from luma_schema.report import Report, Violation
 from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
 
-__all__ = ["FAILS", "HOLDS", "UNREAD", "WARNED", "Compiler"]
+__all__ = ["Compiler"]
 
-HOLDS: Final = 0
-WARNED: Final = 1
-FAILS: Final = 2
-UNREAD: Final = 3
+# What a reference's lane says, where each shape puts its own statement.
+_UNREAD: Final = "$UNREAD$"  # a JSON type the diagnosis must name: return None
+_FAILS: Final = "$FAILS$"  # some rule fails, and the order decides which comes first
+_WARNED: Final = "$WARNED$"  # every rule holds, and a warning is due
 
 
 class _Names(Rendering):
@@ -92,6 +89,22 @@ def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
 
 # Functions whose result is never None: a value computed from a given one is given too.
 _NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
+# Functions of short texts that clients repeat: their results are kept (bounded).
+_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format"})
+_SEEN_MAX: Final = 4096
+_SEEN_LENGTH: Final = 2048
+
+
+def _memoised(function: Callable[[Any], Any], table: dict[str, Any]) -> Callable[[str], Any]:
+    def store(text: str) -> Any:
+        result = function(text)
+        if len(table) >= _SEEN_MAX:
+            table.clear()
+        if len(text) <= _SEEN_LENGTH:
+            table[text] = result
+        return result
+
+    return store
 
 
 class _Checks:
@@ -115,6 +128,14 @@ class _Checks:
         self.maybe_missing = maybe_missing  # leaves may be MISSING as well as None
         self.lines: list[str] = []
 
+    def _seen(self, function: str) -> tuple[str, str]:
+        """The names of the table of results kept for ``function`` and of what fills it."""
+        table, store = f"SEEN_{function}", f"seen_{function}"
+        ns = self.names.ns
+        if table not in ns.globals:
+            ns.bind(store, _memoised(expr.FUNCTIONS[function], ns.bind_value(table, {})))
+        return table, store
+
     def _fold(self, e: Expr) -> Expr:
         folded = fold(e, self.known, frozenset(self.given), self.present)
         for call in _calls([folded]):
@@ -124,12 +145,18 @@ class _Checks:
             helper = self.names.ns.bind(f"F_{call.function}", expr.FUNCTIONS[call.function])
             target = f"c{len(self.names.calls)}"
             computed = f"{helper}({argument})"
+            if call.function in _MEMOISED:
+                # Seen texts cost one lookup (a client sends the same URLs again and again).
+                table, store = self._seen(call.function)
+                computed = f"{table}.get({argument}, MISSING)"
             if call.x not in self.given:
                 missing = f"{argument} is not MISSING and " if self.maybe_missing else ""
                 computed = f"{computed} if {missing}{argument} is not None else None"
             elif call.function in _NEVER_NONE:
                 self.given.add(call)
             self.lines.append(f"{self.indent}{target} = {computed}")
+            if call.function in _MEMOISED:
+                self.lines.append(f"{self.indent}if {target} is MISSING: {target} = {store}({argument})")
             self.names.calls[call] = target
         # Calls just computed are variables now: fold again for what their givenness proves.
         return fold(folded, self.known, frozenset(self.given), self.present)
@@ -195,11 +222,8 @@ class Compiler:
         ns.bind("Violation", Violation)
         ns.bind("FIELD_NAMES", self.field_names)
         ns.bind("MEMBER_NAMES", self.member_names)
-        self.references: dict[str, Callable[[Any], int]] = {}
+        self._lane_lines: dict[tuple[str, str], list[str]] = {}
         if not self._unsupported:
-            for f in catalogue.fields:
-                if f.reference:
-                    self.references[f.name] = self._references(f)
             self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
         else:
             self.ordered = None
@@ -228,36 +252,22 @@ class Compiler:
     def _image_rules(self) -> list[Step]:
         return [s for step in self.steps if isinstance(step, tuple) for s in step]
 
-    def _references(self, f: Field) -> Callable[[Any], int]:
-        """``references_<field>(value)``: see the module docstring."""
-        name = f"references_{f.name}"
-        lines = [f"def {name}(value):"]
-        indent = "    "
-        warned = False
-        if f.type is JsonType.ARRAY:
-            lines += ["    warned = False", "    for x in value:"]
-            indent = "        "
-            warned = True
-        else:
-            lines += ["    x = value"]
-        lines += self._lanes(f.name, indent, "warned = True" if warned else "return WARNED")
-        lines.append("    return WARNED if warned else HOLDS" if warned else "    return HOLDS")
-        self.ns.bind("HOLDS", HOLDS)
-        self.ns.bind("WARNED", WARNED)
-        self.ns.bind("FAILS", FAILS)
-        self.ns.bind("UNREAD", UNREAD)
-        (function,) = self.ns.define("\n".join(lines) + "\n", [name])
-        return function  # type: ignore[no-any-return]
-
-    def _lanes(self, position: str, indent: str, on_warning: str) -> list[str]:
+    def _lanes(self, position: str, indent: str) -> list[str]:
         """The tests of one reference in ``x``, one lane for each set of members it may give:
-        the members it lacks are absent, so the rules fold to what is left to test."""
+        the members it lacks are absent, so the rules fold to what is left to test.  The lines
+        say ``UNREAD`` (a JSON type the diagnosis must name), ``FAILS`` (some rule fails: the
+        order decides which comes first) and ``WARNED`` (some warning is due) where the caller
+        puts its own statements; made once per position."""
+        key = (position, indent)
+        made = self._lane_lines.get(key)
+        if made is not None:
+            return made
         names = [m.name for m in self.members]
         lines = [
-            f"{indent}if type(x) is not dict: return UNREAD",
+            f"{indent}if type(x) is not dict: {_UNREAD}",
             f"{indent}for k in x:",
             # Keys by their text only: a subclass of str may override == and hash.
-            f"{indent}    if type(k) is not str: return UNREAD",
+            f"{indent}    if type(k) is not str: {_UNREAD}",
             f"{indent}n = len(x)",
         ]
         rules = [s.rule.predicate() for s in self._image_rules()]
@@ -275,15 +285,14 @@ class Compiler:
             for m in lane:
                 var = f"m_{m}"
                 lines.append(f"{inner}{var} = x[{m!r}]")
-                lines.append(
-                    f"{inner}if {var} is not None and type({var}) is not str: return UNREAD"
-                )
+                lines.append(f"{inner}if {var} is not None and type({var}) is not str: {_UNREAD}")
             checks = _Checks(_Names(self.ns), inner, known, set(), set(present), False)
-            if all(checks.require(r, "return FAILS") for r in rules):
+            if all(checks.require(r, _FAILS) for r in rules):
                 for a in advice:
-                    checks.when(a, on_warning)
+                    checks.when(a, _WARNED)
             lines += checks.lines
-        lines.append(f"{indent}else: return UNREAD")
+        lines.append(f"{indent}else: {_UNREAD}")
+        self._lane_lines[key] = lines
         return lines
 
     # ------------------------------------------------------------ one shape
@@ -337,17 +346,18 @@ class Compiler:
                 continue
             var = _Names(self.ns).value(f.name)
             if f.reference:
-                pad = "    "
-                if f.nullable:
-                    lines.append(f"    if {var} is not None:")
-                    pad = "        "
-                lines += [
-                    f"{pad}r = references_{f.name}({var})",
-                    f"{pad}if r:",
-                    f"{pad}    if r == WARNED: warned = True",
-                    f"{pad}    elif r == UNREAD: return None",
-                    f"{pad}    else: return ORDERED(p, {shape_const})",
-                ]
+                # The lanes of each reference, inlined: no call per field or image.
+                if f.type is JsonType.ARRAY:
+                    head, indent = [f"    for x in {var}:"], "        "
+                else:
+                    head, indent = [f"    if {var} is not None:", f"        x = {var}"], "        "
+                lines += head
+                for line in self._lanes(f.name, indent):
+                    lines.append(
+                        line.replace(_UNREAD, "return None")
+                        .replace(_FAILS, f"return ORDERED(p, {shape_const})")
+                        .replace(_WARNED, "warned = True")
+                    )
             elif f.type is JsonType.ARRAY:
                 assert f.items is not None
                 lines += [
