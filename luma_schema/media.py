@@ -132,7 +132,8 @@ def base64_info(value: str | Blob) -> Base64Info:
                 decoded = binascii.a2b_base64(value, strict_mode=True)
             except (binascii.Error, ValueError):  # ValueError: a character that is not ASCII
                 return _invalid(value)
-            return _new_info(Base64Info, (True, len(decoded), decoded[:16]))  # type: ignore[no-any-return]
+            info: Base64Info = _new_info(Base64Info, (True, len(decoded), decoded[:16]))
+            return info
         if not value.isascii():
             return _invalid(value)
     if type(value) is str and n <= _CHUNK:  # one chunk: one pass, no generator
@@ -155,7 +156,7 @@ def base64_info(value: str | Blob) -> Base64Info:
 def has_data_uri_prefix(value: str | Blob) -> bool:
     """Whether base64 text starts with ``data:`` in any case (a data URI sent whole).  A Blob is
     base64 text only, so it never does."""
-    return value[:1] in ("d", "D") and isinstance(value, str) and value[:5].lower() == "data:"
+    return isinstance(value, str) and value[:1] in ("d", "D") and value[:5].lower() == "data:"
 
 
 # ---------------------------------------------------------------- formats and media types

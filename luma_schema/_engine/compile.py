@@ -27,7 +27,7 @@ from luma_schema._engine.reading import type_test
 from luma_schema._input.python import opaque_ok
 from luma_schema.expr import MISSING, Call, Const, Expr, Member, Position, Value, fold, render, walk
 from luma_schema.report import Report, Violation
-from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
+from luma_schema.rules import Catalogue, JsonType, Rule, Scope
 
 __all__ = ["Compiler"]
 
