@@ -3,6 +3,8 @@ verdict lines, the JSON records, the summary, the exit statuses and the hints.""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -12,17 +14,30 @@ from typing import Any
 import pytest
 
 import luma_schema
-from luma_schema import catalog
+from luma_schema import catalog, cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(*args: str, stdin: bytes = b"", command: str = "check") -> subprocess.CompletedProcess[str]:
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """``luma-schema check ARGS`` in this process (as a subprocess would run it, faster)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["check", *args])
+    finally:
+        sys.stdin = saved
+    return subprocess.CompletedProcess(
+        ["luma-schema", "check", *args], code, out.getvalue(), err.getvalue()
+    )
+
+
+def run_as_user(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """``python -m luma_schema ARGS`` in a subprocess."""
     proc = subprocess.run(
-        [sys.executable, "-m", "luma_schema", *([command] if command else []), *args],
-        input=stdin,
-        capture_output=True,
-        timeout=120,
+        [sys.executable, "-m", "luma_schema", *args], input=stdin, capture_output=True, timeout=120
     )
     return subprocess.CompletedProcess(
         proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
@@ -101,20 +116,20 @@ def test_jsonl_records_name_file_and_line(tmp_path: Path) -> None:
     assert printed[2]["detail"] == luma_schema.check(b"not json").detail
 
 
-def test_stdin() -> None:
-    assert run("-", stdin=b'{"prompt": "a cat"}').returncode == 0
-    result = run("--jsonl", "-", stdin=b'{"prompt": "a"}\n{"prompt": 1}\n')
+def test_stdin_as_a_user_pipes_it() -> None:
+    assert run_as_user("check", "-", stdin=b'{"prompt": "a cat"}').returncode == 0
+    result = run_as_user("check", "--jsonl", "-", stdin=b'{"prompt": "a"}\n{"prompt": 1}\n')
     assert result.returncode == 1
     assert verdict("<stdin>:2", luma_schema.check(b'{"prompt": 1}')) in result.stdout
 
 
 def test_version() -> None:
-    result = run("--version", command="")
+    result = run_as_user("--version")
     assert (result.returncode, result.stdout) == (0, f"luma-schema {luma_schema.__version__}\n")
 
 
 def test_usage_errors_exit_2() -> None:
-    result = run()
+    result = run_as_user("check")
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 

@@ -4,6 +4,7 @@ is skipped; long lines kept whole in bounded memory."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -22,15 +23,16 @@ VALID = b'{"prompt": "a"}'
 
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "luma_schema", "check", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=120,
-    )
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
-    )
+    """``luma-schema check ARGS`` in this process (as a subprocess would run it, faster)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["check", *args])
+    finally:
+        sys.stdin = saved
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def located(stdout: str) -> list[tuple[str, int | None, int]]:

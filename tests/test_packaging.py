@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -61,8 +62,13 @@ def _third_party_imports(path: Path) -> set[str]:
     }
 
 
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
 def _distribution(module: str) -> str:
-    (name, *_) = importlib.metadata.packages_distributions()[module]
+    (name, *_) = _distributions()[module]
     return name.lower().replace("_", "-")
 
 
