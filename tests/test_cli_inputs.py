@@ -183,6 +183,16 @@ def test_an_unreadable_file_is_an_error_line_and_the_run_goes_on(tmp_path: Path)
         assert "  inputs: 1 path not checked (named on stderr)" in result.stdout
 
 
+@needs_proc_mem
+def test_a_directory_whose_only_file_fails_is_named_once(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "only.jsonl").symlink_to(PROC_MEM)
+    result = run(str(folder))
+    assert result.returncode == 2
+    assert result.stderr == f"luma-schema: {folder / 'only.jsonl'}: input/output error\n"
+
+
 def test_a_read_error_in_the_middle_names_the_last_line_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

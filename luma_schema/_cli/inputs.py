@@ -117,18 +117,18 @@ def _directory(root: str) -> Iterator[Event]:
             if name.endswith(SUFFIXES)
         )
     yield from unreadable
-    found = False
-    requests = [path for path, skipped in entries if skipped is None]
+    results = set()
     for path, skipped in sorted(entries):
         if skipped is not None:
             yield Problem(str(path), skipped, False)
             continue
         name = str(path)
-        result = yield from _file(name, name.endswith(".jsonl"))
-        found = found or result is _Found.REQUESTS
-    if not requests:
+        results.add((yield from _file(name, name.endswith(".jsonl"))))
+    if unreadable or results & {_Found.REQUESTS, _Found.FAILED}:
+        return  # requests were found, or what was not read is named already
+    if not results:
         yield Problem(root, "no requests (no .json or .jsonl file in it)", True)
-    elif not found and not unreadable:
+    else:
         yield Problem(root, "no requests (its .json and .jsonl files hold none)", True)
 
 
