@@ -126,12 +126,12 @@ def _batches(
     batch: list[Unit] = []
     size = 0
     for event in events:
-        if type(event) is Problem:
+        if isinstance(event, Problem):
             noted(event)
             continue
-        batch.append(event)  # type: ignore[arg-type]
-        progress.read += len(event.data)  # type: ignore[union-attr]
-        size += len(event.data)  # type: ignore[union-attr]
+        batch.append(event)
+        progress.read += len(event.data)
+        size += len(event.data)
         full = type(event) is Lines or len(batch) == _BATCH_FILES or size >= CHUNK
         del event
         if full:
@@ -165,6 +165,7 @@ def _check_command(args: argparse.Namespace) -> int:
     with deferred():  # an interrupt inside an extension module's start-up can crash it
         import contextlib
         import gc
+        import io
         import json
 
         from luma_schema._cli.batch import Inputs, Options, Tally, summary_json, summary_text
@@ -199,8 +200,8 @@ def _check_command(args: argparse.Namespace) -> int:
                 counted[problem.error] += 1
                 progress.note(f"luma-schema: {problem.name}: {problem.message}")
 
-            stdin = sys.stdin.buffer if "-" in args.paths else sys.stdin  # read only for "-"
-            batches = _batches(events(args.paths, args.jsonl, stdin), progress, noted)  # type: ignore[arg-type]
+            stdin = sys.stdin.buffer if "-" in args.paths else io.BytesIO()  # read only for "-"
+            batches = _batches(events(args.paths, args.jsonl, stdin), progress, noted)
             results = pool.results(batches) if pool else _in_process(options, batches)
             for text, counts in results:
                 stops.check()
