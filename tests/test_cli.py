@@ -253,6 +253,11 @@ def test_several_values_in_a_json_file_point_to_jsonl(tmp_path: Path) -> None:
         (b'"a cat"', "the JSON value is a string, not an object"),
         (b"", "the input holds no JSON value"),
         (b'{"prompt": NaN}', "NaN is not a JSON number (JSON numbers are finite)"),
+        (
+            b'{"prompt": "a\nb"}',
+            "JSON syntax error at line 1, column 14: a control character (U+000A) in a string; "
+            "escape it",
+        ),
         (b'{"prompt": "a", "prompt": "b"}', "an object repeats a member name"),
         (b'{"prompt": "\xe9t\xe9"}', "not UTF-8 text: invalid byte at line 1, column 13"),
         (b"\xff\xfe{\x00}\x00", "the input is UTF-16 text; a request is UTF-8"),

@@ -97,11 +97,7 @@ def _json_hints(data: bytes, source: Source) -> list[Hint]:
         several = _several(text, exc, source)
         if several:
             return [several]
-        found = text[exc.pos : exc.pos + 1]
-        odd = f" (U+{ord(found):04X} is not JSON whitespace)" if found.isspace() else ""
-        return [
-            Hint("json_syntax", f"JSON syntax error at {_at(exc, source)}: {_words(exc.msg)}{odd}")
-        ]
+        return [Hint("json_syntax", f"JSON syntax error at {_at(exc, source)}: {_problem(exc)}")]
     except _Constant as exc:
         return [
             Hint("json_syntax", f"{exc.args[0]} is not a JSON number (JSON numbers are finite)")
@@ -138,6 +134,17 @@ def _several(text: str, exc: json.JSONDecodeError, source: Source) -> Hint | Non
         f"the file holds several JSON values ({where}); one request per line is a .jsonl file "
         "(or pass --jsonl)",
     )
+
+
+def _problem(exc: json.JSONDecodeError) -> str:
+    """What is wrong where the JSON text breaks, in words (a character is named by its code
+    point when it is invisible)."""
+    found = exc.doc[exc.pos : exc.pos + 1]
+    if exc.msg.startswith("Invalid control character") and found:
+        return f"a control character (U+{ord(found):04X}) in a string; escape it"
+    if found.isspace() and found not in " \t\r\n":
+        return f"{_words(exc.msg)} (U+{ord(found):04X} is not JSON whitespace)"
+    return _words(exc.msg)
 
 
 def _words(message: str) -> str:
