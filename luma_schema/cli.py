@@ -191,7 +191,10 @@ def _check_command(args: argparse.Namespace) -> int:
     gc.set_threshold(_GC_THRESHOLD, *threshold[1:])
     try:
         with contextlib.ExitStack() as stack:
-            pool = stack.enter_context(Pool(args.jobs, options)) if args.jobs > 1 else None
+            pool = None
+            if args.jobs > 1:
+                with deferred():  # no stop between starting the workers and owning them
+                    pool = stack.enter_context(Pool(args.jobs, options))
             # The bar starts after the workers: its thread is never forked.
             progress = _Progress(_total_bytes(args.paths) if shown else None, shown)
             stack.callback(progress.close)
