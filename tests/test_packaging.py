@@ -22,6 +22,9 @@ EXTRA_OF_MODULE = {
     "server": "server",
     "sdk": "sdk",
     "strategies": "testing",
+    "batch": "batch",  # the columnar entry and the audits (extras added with them)
+    "spark": "spark",
+    "dask": "dask",
 }
 # Optional accelerators imported where present, and the extra that brings each.
 EXTRA_OF_OPTIONAL = {"orjson": "fast", "tqdm": "cli"}
