@@ -23,6 +23,8 @@ from starlette.routing import Route
 
 import luma_schema
 from luma_schema import server
+from luma_schema.server import asgi
+from luma_schema.server import mock as mock_module
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -672,14 +674,14 @@ def test_serve_refuses_a_negative_delay() -> None:
 
 
 def test_a_new_generation_is_written_as_the_generic_serialiser_writes_it() -> None:
-    mock = server._Mock(
+    mock = mock_module._Mock(
         fetch=False, delay=0.0, seed=3, clock=lambda: 0.0, max_body_bytes=1, max_generations=1
     )
     for type_ in luma_schema.catalog.TYPES:
         for model in luma_schema.catalog.MODELS:
-            job = server._Job(mock.new_id(), type_, model, mock.created_at(), 0.0, "png", None, None)
-            expected = server._json_bytes(mock.generation(job, "queued", ""))
-            assert server._queued_json(job) == expected
+            job = mock_module._Job(mock.new_id(), type_, model, mock.created_at(), 0.0, "png", None, None)
+            expected = asgi._json_bytes(mock.generation(job, "queued", ""))
+            assert mock_module._queued_json(job) == expected
             assert json.loads(expected)["state"] == "queued"
 
 
