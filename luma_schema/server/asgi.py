@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
 from collections.abc import Mapping
 from random import Random
 from typing import Any, Final
@@ -14,18 +15,25 @@ from typing import Any, Final
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from luma_schema import catalog
-from luma_schema.engine import Report, RequestError, Violation, check
+from luma_schema.engine import Report, RequestError, check
 from luma_schema.models import GenerationRequest, request_from_report
-from luma_schema.rules import MaxBytes, MaxItemsFor, OnlyFor, RequiredFor
+from luma_schema.server.body import (
+    MAX_BODY_BYTES,
+    MAX_INFLIGHT_BYTES,
+    SHARE_KEY,
+    BodyRefused,
+    Budget,
+    Share,
+    _header,
+    read,
+)
 
 __all__ = [
-    "BODY_TOO_LARGE",
-    "MAX_BODY_BYTES",
     "RequestIdMiddleware",
     "check_request",
     "error_response",
@@ -35,40 +43,12 @@ __all__ = [
     "validated_request",
 ]
 
-
-_SIZE_RULE: Final = next(r for r in catalog.RULES if isinstance(r, MaxBytes))
-
-
-def _max_images() -> int:
-    """The most images one valid request holds: a type's ``image_ref`` cap, plus ``source``
-    where that type takes one (9 for both types today)."""
-    with_source = {
-        r.equals
-        for r in catalog.RULES
-        if isinstance(r, (RequiredFor, OnlyFor)) and r.field in catalog.IMAGE_FIELDS
-    }
-    return max(
-        r.max + (1 if r.equals in with_source else 0)
-        for r in catalog.RULES
-        if isinstance(r, MaxItemsFor)
-    )
-
-
-def _base64_length(size: int) -> int:
-    return 4 * -(-size // 3)
-
-
-MAX_IMAGES: Final = _max_images()
-MAX_BODY_BYTES: Final = MAX_IMAGES * _base64_length(_SIZE_RULE.max) + catalog.BODY_SLACK_BYTES
-"""The largest body read: the JSON text of a request holding the most images a valid request can,
-each at the size limit in base64, plus :data:`catalog.BODY_SLACK_BYTES` for everything else."""
-
-BODY_TOO_LARGE: Final = catalog.BODY_TOO_LARGE.format(**_SIZE_RULE.params())
 _BIG_BODY: Final = 1 << 20  # bodies at least this large are checked off the event loop
 
 
 # Ids need to be unique, not secret: a generator seeded once from the OS, not a syscall each.
 _RANDOM: Final = Random(secrets.randbits(128))
+_VARIANT: Final = "89ab" * 4
 
 
 def _uuid4(bits: int) -> str:
@@ -78,28 +58,13 @@ def _uuid4(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
 
 
-_VARIANT: Final = "89ab" * 4
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    """A request header's first value (``name`` in lower case), read from the ASGI scope."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value  # type: ignore[no-any-return]
-    return None
-
-
-def _too_large() -> Report:
-    violation = Violation(_SIZE_RULE.id, _SIZE_RULE.status, BODY_TOO_LARGE, "")
-    return Report(violation.status, violation.detail, (violation,), (), None)
-
-
 # ---------------------------------------------------------------- responses
 
 
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ENCODE_ASCII: Final = json.JSONEncoder(separators=(",", ":")).encode
 _JSON_TYPE: Final = (b"content-type", b"application/json")
+CLOSE: Final = (b"connection", b"close")
 
 
 def _json_bytes(content: Any) -> bytes:
@@ -132,10 +97,23 @@ def _detail(status: int, detail: str) -> Response:
     return _JSON({"detail": detail}, status_code=status)
 
 
-def error_response(error: RequestError | Report) -> Response:
-    """The server's answer to a refused request: its status and ``{"detail": ...}``."""
+def _read_cut_short(report: Report) -> bool:
+    """Whether a 413 is the body cap (no image path: the body was not read whole), not an image
+    of a body read whole."""
+    return report.status == 413 and report.errors[0].path == ""
+
+
+def error_response(error: RequestError | Report | BodyRefused) -> Response:
+    """The server's answer to a refused request: its status and ``{"detail": ...}``.  When the
+    body was not read whole (the size cap, a :class:`BodyRefused`), also ``Connection: close``:
+    the rest of the body is not worth draining."""
     status, body = error.to_response()
-    return _JSON(body, status_code=status)
+    if isinstance(error, BodyRefused):
+        return _JSON(body, status_code=status, headers={**error.headers, "Connection": "close"})
+    response = _JSON(body, status_code=status)
+    if _read_cut_short(error.report if isinstance(error, RequestError) else error):
+        response.raw_headers.append(CLOSE)
+    return response
 
 
 def _validation_answer(exc: ValidationError) -> tuple[int, str] | None:
@@ -151,9 +129,10 @@ def _validation_answer(exc: ValidationError) -> tuple[int, str] | None:
 
 async def handle_error(request: Request, exc: Exception) -> Response:
     """Exception handler: a :class:`RequestError`, or the ``ValidationError`` of a
-    :class:`GenerationRequest`, becomes the server's status and ``{"detail": ...}``.  Any other
-    exception (another model's ValidationError included) is the service's fault: a plain 500."""
-    if isinstance(exc, RequestError):
+    :class:`GenerationRequest`, becomes the server's status and ``{"detail": ...}``; a
+    :class:`BodyRefused` its own answer.  Any other exception (another model's
+    ValidationError included) is the service's fault: a plain 500."""
+    if isinstance(exc, (RequestError, BodyRefused)):
         return error_response(exc)
     if isinstance(exc, ValidationError):
         answer = _validation_answer(exc)
@@ -166,33 +145,14 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 
 async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with :class:`RequestError` (413, :data:`BODY_TOO_LARGE`) when
-    its ``Content-Length`` or the bytes streamed so far exceed ``max_bytes``.  Afterwards
-    ``await request.body()`` gives the same bytes."""
-    body = await _read(request.scope, request.receive, max_bytes)
+    """The request body, held in memory once.  Refused with :class:`RequestError` (413,
+    ``Image exceeds 50 MB size limit``) as soon as its ``Content-Length`` or the bytes
+    received exceed ``max_bytes``; with :class:`BodyRefused` (503) when the app's budget of
+    bodies in flight (see :func:`install`) cannot hold it.  Afterwards ``await request.body()``
+    gives the same bytes."""
+    body = await read(request.scope, request.receive, max_bytes)
     request._body = body  # Starlette's own cache: request.body() and stream() read it
     return body
-
-
-async def _read(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
-    declared = _header(scope, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise RequestError(_too_large())
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > max_bytes:
-                raise RequestError(_too_large())
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def check_request(
@@ -201,7 +161,8 @@ async def check_request(
     """What the API answers for this request's body (never raises on bad input): a
     :class:`Report` whose ``request`` is the normalised request when ``ok``, else whose
     ``to_response()`` is the exact status and body.  An oversized body is a 413 report.
-    Raises Starlette's ``ClientDisconnect`` if the client leaves before the body is in."""
+    Raises :class:`BodyRefused` when the server will not read the body now, and Starlette's
+    ``ClientDisconnect`` if the client leaves before the body is in."""
     try:
         body = await read_body(request, max_bytes=max_bytes)
     except RequestError as exc:
@@ -218,7 +179,9 @@ async def _check_body(body: bytes, fetch: bool) -> Report:
 
 async def validated_request(request: Request) -> GenerationRequest:
     """A FastAPI dependency (``Depends(validated_request)``): the validated, normalised request,
-    or :class:`RequestError`, which the handler of :func:`install` turns into the response."""
+    or :class:`RequestError`, which the handler of :func:`install` turns into the response.
+    Reads the raw body, so duplicate member names and the body size cap get the API's answers;
+    with :func:`install`, FastAPI's OpenAPI document shows the request body and the answers."""
     report = await check_request(request)
     if not report.ok:
         raise RequestError(report)
@@ -245,13 +208,24 @@ def _request_id(scope: Scope) -> bytes:
     return request_id
 
 
+def _new_request_id() -> bytes:
+    return _uuid4(_RANDOM.getrandbits(128)).encode("ascii")
+
+
 class RequestIdMiddleware:
     """ASGI middleware: every HTTP response carries ``X-Request-Id`` (the client's, when it sent
     a printable one of at most :data:`catalog.REQUEST_ID_MAX_LENGTH` characters, else a new
-    UUID) and ``X-API-Version``.  The id is also in ``request.state.request_id``."""
+    UUID) and ``X-API-Version``.  The id is also in ``request.state.request_id``.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``max_inflight_bytes``: the bodies read by :func:`read_body` (and the helpers built on it)
+    while their requests run hold at most this many bytes together; a body that does not fit
+    is refused with :class:`BodyRefused` (503, ``Retry-After``).  ``None``: no bound."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_inflight_bytes: int | None = MAX_INFLIGHT_BYTES
+    ) -> None:
         self.app = app
+        self.budget = None if max_inflight_bytes is None else Budget(max_inflight_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -269,12 +243,32 @@ class RequestIdMiddleware:
                 message["headers"] = headers + extra
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        if self.budget is None:
+            await self.app(scope, receive, send_with_headers)
+            return
+        share = scope[SHARE_KEY] = Share(self.budget)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            share.release()
 
 
-def install(app: Starlette) -> None:
-    """Add :class:`RequestIdMiddleware` and :func:`handle_error` (for :class:`RequestError` and
-    pydantic's ``ValidationError``) to a Starlette or FastAPI app, before it starts."""
-    app.add_middleware(RequestIdMiddleware)
+def install(app: Starlette, *, max_inflight_bytes: int | None = MAX_INFLIGHT_BYTES) -> None:
+    """Add :class:`RequestIdMiddleware` (with ``max_inflight_bytes``) and :func:`handle_error`
+    (for :class:`RequestError`, :class:`BodyRefused` and pydantic's ``ValidationError``) to a
+    Starlette or FastAPI app, before it starts.
+
+    On a FastAPI app, also: a route whose body parameter is a :class:`GenerationRequest` answers
+    FastAPI's validation errors of that body as the API does (status and ``{"detail": ...}``,
+    no input echoed), and routes taking a :class:`GenerationRequest` (as their body, or through
+    ``Depends(validated_request)``) show the exported request schema and the API's error
+    answers in ``/openapi.json``."""
+    app.add_middleware(RequestIdMiddleware, max_inflight_bytes=max_inflight_bytes)
     app.add_exception_handler(RequestError, handle_error)
+    app.add_exception_handler(BodyRefused, handle_error)
     app.add_exception_handler(ValidationError, handle_error)
+    fastapi = sys.modules.get("fastapi")  # a FastAPI app means fastapi is imported already
+    if fastapi is not None and isinstance(app, fastapi.FastAPI):
+        from luma_schema.server import _fastapi
+
+        _fastapi.install(app)
