@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, Final
 
+import fastapi.routing
 from fastapi import FastAPI
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -30,10 +31,12 @@ from luma_schema.models import GenerationRequest, embedded_schema
 from luma_schema.server.asgi import (
     _check_body,
     _detail,
+    _json_bytes,
     check_request,
     error_response,
     validated_request,
 )
+from luma_schema.server.body import MAX_BODY_BYTES
 
 __all__ = ["RawBodyRoute", "install"]
 
@@ -122,34 +125,54 @@ def _api_responses() -> dict[str, Any]:
     return {status: inline(responses[status]) for status in _STATUSES}
 
 
-def _describe(routes: Iterable[BaseRoute], document: dict[str, Any]) -> None:
+def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[tuple[APIRoute, str]]:
+    """Each API route with the path it is served at: FastAPI versions that keep included
+    routers whole (not copied into the app's routes) iterate them with their prefixes."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if contexts is None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route, route.path_format
+        return
+    for context in contexts(routes):
+        route, path = context.original_route, context.path_format
+        if isinstance(route, APIRoute) and path:
+            yield route, path
+
+
+def _describe(routes: Sequence[BaseRoute], document: dict[str, Any]) -> None:
     """Routes that take a :class:`GenerationRequest` show the exported request schema and the
     API's error answers (``{"detail": string}``) in place of FastAPI's validation errors."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for route in routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    paths = document.get("paths", {})
+    taking: list[tuple[dict[str, Any], bool]] = []  # (operation, whose body is declared)
+    for route, path in _api_routes(routes):
+        body = _takes_body(route)
+        if not (body or _depends(route)):
             continue
-        body, dependency = _takes_body(route), _depends(route)
-        if not (body or dependency):
-            continue
-        operations = document.get("paths", {}).get(route.path_format, {})
         for method in sorted(route.methods or ()):
-            operation = operations.get(method.lower())
-            if operation is None:
-                continue
-            if dependency and "requestBody" not in operation:
-                name = _SCHEMA_NAME
-                if schemas.setdefault(name, embedded_schema()) != embedded_schema():
-                    name = "luma_schema." + _SCHEMA_NAME  # the app has a model of that name
-                    schemas[name] = embedded_schema()
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/" + name}}
-                    },
-                }
-            responses = operation.setdefault("responses", {})
-            responses.update(copy.deepcopy(_api_responses()))
+            operation = paths.get(path, {}).get(method.lower())
+            if operation is not None:  # else not in the schema
+                taking.append((operation, body))
+    # FastAPI writes the model's schema as its component, without its null defaults (it drops
+    # every None of the document): the component is written again whole, under the same name.
+    names = set()
+    for operation, body in taking:
+        if body:
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            names.add(ref.rpartition("/")[2])
+    if not names:
+        names.add(_SCHEMA_NAME if _SCHEMA_NAME not in schemas else "luma_schema." + _SCHEMA_NAME)
+    for name in names:
+        schemas[name] = embedded_schema()
+    reference = {"$ref": "#/components/schemas/" + min(names)}
+    for operation, body in taking:
+        if not body:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": dict(reference)}},
+            }
+        operation.setdefault("responses", {}).update(copy.deepcopy(_api_responses()))
 
 
 def install(app: FastAPI) -> None:
@@ -172,7 +195,10 @@ class RawBodyRoute(APIRoute):
     body is a :class:`GenerationRequest`, reads the raw body (size cap, budget) and answers
     what the API answers before FastAPI parses it: duplicate member names and the body size cap
     included.  A valid body is then parsed and validated by FastAPI as usual (a second pass:
-    the dependency ``validated_request`` makes one)."""
+    the dependency ``validated_request`` makes one).  ``max_body_bytes``: the cap (a subclass
+    may lower it)."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -180,9 +206,13 @@ class RawBodyRoute(APIRoute):
             return handler
 
         async def exact(request: Request) -> Response:
-            report = await check_request(request)
+            report = await check_request(request, max_bytes=self.max_body_bytes)
             if not report.ok:
                 return error_response(report)
+            # FastAPI parses the body again: give it the normalised request, which reads the
+            # same to every parser (a number beyond a float's range, say, is gone with the
+            # unknown field that held it).
+            request._body = _json_bytes(report.request)
             return await handler(request)
 
         return exact
