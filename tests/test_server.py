@@ -357,6 +357,8 @@ def test_a_declared_oversized_body_is_413_before_it_is_sent_and_the_connection_c
         status, headers, body = read_response(conn)
         assert (status, json.loads(body)) == (413, {"detail": BODY_TOO_LARGE})
         assert headers["connection"] == "close" and conn.recv(1) == b""
+        assert headers["x-api-version"] == catalog.API_VERSION
+        assert UUID.match(headers["x-request-id"])
 
 
 def test_the_body_cap_holds_nine_images_at_the_limit_in_base64() -> None:

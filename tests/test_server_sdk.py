@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,3 +253,39 @@ def test_generated_style_async_calls_are_never_401(luma_mock: server.MockServer)
             return await luma.generations.create(prompt=PROMPT)
 
     assert asyncio.run(run()).state == "queued"
+
+
+# ---------------------------------------------------------------- the plugin itself
+
+
+def test_a_fresh_pytest_run_finds_the_fixture_through_the_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "test_mock.py").write_text(
+        "import httpx, pytest\n"
+        "def test_default(luma_mock):\n"
+        "    auth = {'Authorization': 'Bearer ' + luma_mock.api_key}\n"
+        "    r = httpx.post(luma_mock.base_url + '/generations', json={'prompt': 'x'}, headers=auth)\n"
+        "    assert r.status_code == 201\n"
+        "@pytest.mark.luma_mock(api_key='luma-api-k')\n"
+        "def test_marker(luma_mock):\n"
+        "    auth = {'Authorization': 'Bearer other'}\n"
+        "    r = httpx.post(luma_mock.base_url + '/generations', json={'prompt': 'x'}, headers=auth)\n"
+        "    assert r.status_code == 401\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_loading_the_plugin_imports_no_server_package() -> None:
+    code = (
+        "import sys, luma_schema.pytest_plugin\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'httpx'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
