@@ -162,7 +162,9 @@ def test_bodies_in_flight_share_a_budget_and_the_overflow_is_503(kind: str) -> N
             held.sendall(_head(port, 800) + _body(800)[:400])
             time.sleep(0.2)
             refused = httpx.post(
-                f"{url}{catalog.ENDPOINT}", content=_body(300), headers={**AUTH, "X-Request-Id": "r"}
+                f"{url}{catalog.ENDPOINT}",
+                content=_body(300),
+                headers={**AUTH, "X-Request-Id": "r"},
             )
             fits = httpx.post(f"{url}{catalog.ENDPOINT}", content=_body(150), headers=AUTH)
             held.sendall(_body(800)[400:])
@@ -274,7 +276,9 @@ def test_idle_connections_close_without_an_answer(quick: server.MockServer) -> N
     fresh = _connect(quick)
     used = _connect(quick)
     with fresh, used:
-        used.sendall(b"GET /v1/generations/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\r\n")
+        used.sendall(
+            b"GET /v1/generations/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\r\n"
+        )
         assert read_response(used)[0] == 404
         start = time.monotonic()
         for conn in (fresh, used):  # nothing more is sent on either
@@ -320,6 +324,20 @@ def test_a_request_within_the_deadlines_is_answered(quick: server.MockServer) ->
         time.sleep(TIMEOUT / 4)
         conn.sendall(b"\r\n")
         assert read_response(conn)[0] == catalog.NOT_FOUND_STATUS
+
+
+def test_a_busy_connection_outlives_any_one_deadline(quick: server.MockServer) -> None:
+    # Each answer starts the next head's deadline afresh: a connection used every third of a
+    # deadline stays open for many deadlines.
+    with _connect(quick) as conn:
+        start = time.monotonic()
+        while time.monotonic() - start < 4 * TIMEOUT:
+            conn.sendall(
+                b"GET /v1/generations/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\r\n"
+            )
+            assert read_response(conn)[0] == catalog.NOT_FOUND_STATUS
+            time.sleep(TIMEOUT / 3)
+        assert closed_by_peer(conn, within=TIMEOUT + 2)
 
 
 def test_bytes_that_are_not_http_get_json_with_both_headers(quick: server.MockServer) -> None:

@@ -34,7 +34,7 @@ RSS_GROWTH_LIMIT = 8 << 20
 
 
 def _cases() -> list[tuple[str, str, bytes, dict[str, str], int, str | None]]:
-    """(method, path, body, headers, status, detail): the SPEC rows, the valid examples, a
+    """(method, path, body, headers, status, detail): one request per rule, the valid examples, a
     request without a key and an unknown generation."""
     cases = []
     for _, payload in RULE_CASES:

@@ -84,6 +84,8 @@ def uvicorn_protocol(
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._luma_timer: asyncio.TimerHandle | None = None
+            self._luma_deadline: float | None = None
+            self._luma_loop = asyncio.get_running_loop()  # protocols are made in the loop
             self._luma_head = True  # waiting for a head (else for a body)
             self._luma_partial = False  # bytes of a head have come since the timer started
             self._luma_scope: Scope | None = None
@@ -121,17 +123,33 @@ def uvicorn_protocol(
             return app
 
         def _luma_arm(self, seconds: float, *, head: bool) -> None:
-            self._luma_disarm()
+            # One deadline per connection; a timer is scheduled only when none is pending
+            # for an earlier time, so a busy keep-alive connection does not make and cancel
+            # two timers a request (a pending timer that finds a later deadline waits again).
             self._luma_head, self._luma_partial = head, False
-            self._luma_timer = asyncio.get_running_loop().call_later(seconds, self._luma_expire)
+            deadline = self._luma_loop.time() + seconds
+            self._luma_deadline = deadline
+            timer = self._luma_timer
+            if timer is None or timer.when() > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._luma_timer = self._luma_loop.call_at(deadline, self._luma_due)
 
         def _luma_disarm(self) -> None:
-            if self._luma_timer is not None:
-                self._luma_timer.cancel()
-                self._luma_timer = None
+            self._luma_deadline = None
+
+        def _luma_due(self) -> None:
+            self._luma_timer = None
+            deadline = self._luma_deadline
+            if deadline is None:
+                return
+            if self._luma_loop.time() < deadline:
+                self._luma_timer = self._luma_loop.call_at(deadline, self._luma_due)
+                return
+            self._luma_deadline = None
+            self._luma_expire()
 
         def _luma_expire(self) -> None:
-            self._luma_timer = None
             transport = self._luma_transport
             if transport is None or transport.is_closing():
                 return
@@ -152,10 +170,13 @@ def uvicorn_protocol(
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._luma_disarm()
+            if self._luma_timer is not None:
+                self._luma_timer.cancel()
+                self._luma_timer = None
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if self._luma_head and self._luma_timer is not None:
+            if self._luma_head and self._luma_deadline is not None:
                 self._luma_partial = True
             super().data_received(data)
 
