@@ -716,3 +716,12 @@ def test_a_failure_in_the_direct_post_is_a_500_with_the_headers(
     assert (response.status_code, response.json()) == INTERNAL_ERROR
     assert response.headers["x-api-version"] == catalog.API_VERSION
     assert UUID.match(response.headers["x-request-id"])
+
+
+def test_the_public_names_resolve() -> None:
+    assert server.__all__ == sorted(server.__all__, key=lambda n: (not n.isupper(), n))
+    for name in server.__all__:
+        assert getattr(server, name) is not None, name
+    assert issubclass(server.RawBodyRoute, __import__("fastapi").routing.APIRoute)
+    with pytest.raises(AttributeError):
+        server.no_such_name  # noqa: B018
