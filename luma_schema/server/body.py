@@ -1,10 +1,9 @@
 """Reading a request body: a size cap, one copy in memory, and a share of a budget that bounds
 the bytes of all bodies held at once.
 
-A body is written into one buffer as it arrives, and that buffer becomes the ``bytes`` the
-engine reads: with a ``Content-Length`` the buffer is allocated once at that size, without one
-it grows by at most an eighth at a time.  So a body of N bytes costs about N bytes while it is
-read and checked (a list of chunks joined at the end would cost 2N).
+A body is written into one buffer as it arrives, growing by at most an eighth at a time, and
+that buffer becomes the ``bytes`` the engine reads.  So a body of N bytes costs about N bytes
+while it is read and checked (a list of chunks joined at the end would cost 2N).
 """
 
 from __future__ import annotations
@@ -154,13 +153,10 @@ async def read(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
         if share is not None and len(chunk) > held:
             share.take(len(chunk) - held)
         return chunk
+    # Grown as bytes arrive (by an eighth at a time), never ahead of them: a client that
+    # announces a large body and sends nothing holds a share of the budget, not memory.
+    # getvalue() hands the buffer over as the bytes, without a copy.
     buffer = io.BytesIO()
-    if declared:
-        # One allocation of the final size: written in place, then handed over by getvalue()
-        # without a copy (a BytesIO whose buffer is exactly full shares it).
-        buffer.seek(declared - 1)
-        buffer.write(b"\0")
-        buffer.seek(0)
     size = 0
     while True:
         if chunk:
@@ -177,6 +173,4 @@ async def read(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
         if message["type"] != "http.request":
             raise ClientDisconnect()
         chunk = message.get("body", b"")
-    if size != declared:
-        buffer.truncate(size)
     return buffer.getvalue()
