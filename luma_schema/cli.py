@@ -292,7 +292,17 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise _UsageError(str(exc)) from None
     print(f"luma-schema: mock API on http://{args.host}:{args.port}/v1", file=sys.stderr)
-    server.serve(args.host, args.port, fetch=args.fetch, delay=args.delay, seed=args.seed)
+    try:
+        server.serve(
+            args.host,
+            args.port,
+            fetch=args.fetch,
+            delay=args.delay,
+            seed=args.seed,
+            api_key=args.api_key,
+        )
+    except ValueError as exc:  # an api_key the Authorization header cannot carry
+        raise _UsageError(str(exc)) from None
     return EXIT_OK
 
 
@@ -384,6 +394,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--seed", type=int, default=None, help="deterministic mode: seeded ids, instant completion"
+    )
+    serve_cmd.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="accept only 'Authorization: Bearer KEY' (default: the LUMA_SCHEMA_API_KEY "
+        "environment variable; unset, any non-empty bearer token)",
     )
     serve_cmd.set_defaults(run=_serve_command)
     return parser
