@@ -133,24 +133,24 @@ def test_the_types_schema_accepts_every_valid_request_and_no_wrong_one() -> None
 # ---------------------------------------------------------------- TypeScript
 
 
-def _node() -> str:
+def _node() -> tuple[str, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip(
             "node and npm are needed to generate and type-check TypeScript: install Node.js 18 "
             "or newer with npm (the packages then install from tests/typegen/package-lock.json)"
         )
-    return node
+    return node, npm
 
 
 @pytest.fixture(scope="module")
 def typescript(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A directory holding the exported schemas, the TypeScript generated from them, the shipped
     ajv module, and a node_modules link to tests/typegen's packages."""
-    node = _node()
+    node, npm = _node()
     if not (TYPEGEN / "node_modules" / "typescript").is_dir():
         subprocess.run(
-            ["npm", "ci", "--prefix", str(TYPEGEN), "--no-audit", "--no-fund"],
+            [npm, "ci", "--prefix", str(TYPEGEN), "--no-audit", "--no-fund"],
             check=True,
             timeout=600,
         )
@@ -183,7 +183,7 @@ def _usage() -> str:
         'import type { GenerationRequest, Image } from "./request.js";',
         'import type { Generation } from "./generation.js";',
         'import type { components } from "./openapi.js";',
-        'import type { AnySchemaObject } from "ajv/dist/2020.js";',
+        'import schema from "./generation-request.schema.json" with { type: "json" };',
         'import { createAjv, requestValidator, VENDOR_KEYWORD, type Verdict } from "./luma-ajv.mjs";',
         'type OpenApiRequest = components["requestBodies"]["GenerationRequest"]["content"]'
         '["application/json"];',
@@ -222,7 +222,6 @@ def _usage() -> str:
         f"export const noId: OpenApiGeneration = {_literal(missing)};",
         "",
         "// The ajv module's types.",
-        "declare const schema: AnySchemaObject;",
         "const check: (body: unknown) => Verdict = requestValidator(schema, createAjv({ verbose: true }));",
         "const verdict = check({ prompt: '' });",
         "export const first: string | undefined = verdict.messages[0];",
@@ -247,12 +246,14 @@ def test_tsc_strict_accepts_the_valid_requests_and_refuses_the_wrong_ones(
             "module": "nodenext",
             "moduleResolution": "nodenext",
             "types": [],
+            "resolveJsonModule": True,
             # Declarations are checked through their use here (a broken one fails a line).
             "skipLibCheck": True,
         },
         "files": ["check.ts"],
     }
     (work / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    (work / "package.json").write_text('{"type": "module"}', encoding="utf-8")  # an ES module
     tsc = TYPEGEN / "node_modules" / "typescript" / "bin" / "tsc"
     proc = subprocess.run(
         [node, str(tsc), "-p", str(work / "tsconfig.json")],
