@@ -54,7 +54,7 @@ _INNER_PACKAGES: Final = frozenset({"luma_schema", "luma_agents", "httpx", "http
 
 
 class GuardWarning(UserWarning):
-    """A warning about a request (SPEC section 5, or a request sent unchecked)."""
+    """A warning about a request (one of the report's warnings, or a request sent unchecked)."""
 
 
 # ---------------------------------------------------------------- what the SDK can say beyond us
@@ -248,7 +248,7 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
     :class:`AsyncGuardTransport` for ``AsyncLuma``), so whatever shares that httpx client is
     guarded too: ``with_raw_response``, ``with_streaming_response``, and the clients
     ``with_options()`` and ``copy()`` return (unless given an ``http_client`` of their own).
-    ``fetch=True`` also fetches URL images (SPEC rows 23, 24, 21, 20) with a default
+    ``fetch=True`` also fetches URL images (as ``check(payload, fetch=True)``) with a default
     :class:`luma_schema.fetch.Fetcher`, or with the one given.  Guarding twice is harmless (the
     first guard's settings stay).
 
@@ -274,13 +274,15 @@ def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
             "(DefaultAsyncHttpxClient and AsyncGuardTransport for AsyncLuma)"
         )
     base, mounts = transports
-    if isinstance(base, guard_kind):
-        return client
-    http._transport = guard_kind(base, fetch=given)
-    http._mounts = {
-        pattern: None if inner is None else guard_kind(inner, fetch=given)
-        for pattern, inner in mounts.items()
-    }
+
+    def wrap(inner: Any) -> Any:
+        # A transport guarded already keeps its guard (and its settings).
+        if inner is None or isinstance(inner, guard_kind):
+            return inner
+        return guard_kind(inner, fetch=given)
+
+    http._transport = wrap(base)
+    http._mounts = {pattern: wrap(inner) for pattern, inner in mounts.items()}
     return client
 
 
