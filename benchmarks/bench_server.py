@@ -71,6 +71,7 @@ def _serve(kind: str, port: int) -> None:
     import uvicorn
 
     _pin(0)
+    options: dict[str, object] = {}
     if kind == "bare":
         app = _bare_app()
     elif kind == "headers":
@@ -80,10 +81,19 @@ def _serve(kind: str, port: int) -> None:
         # send the two headers every answer of the API carries.
         app = RequestIdMiddleware(_bare_app(read_body=True))  # type: ignore[arg-type]
     else:
-        from luma_schema.server import create_app
+        from luma_schema.server import create_app, uvicorn_protocol
 
-        app = create_app()  # as `luma-schema serve` runs it
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        # As `luma-schema serve` runs it: the deadlines on each connection included.
+        app = create_app()
+        options["http"] = uvicorn_protocol()
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def _free_port() -> int:

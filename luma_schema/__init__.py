@@ -2,19 +2,25 @@
 
 ``check(payload)`` returns a :class:`Report` with the status and exact ``{"detail": ...}`` message the
 Luma Agents API gives for ``POST /v1/generations`` (types ``image`` and ``image_edit``, models
-``uni-1`` and ``uni-1-max``), without a network round trip.
+``uni-1`` and ``uni-1-max``, API version :data:`API_VERSION`), without a network round trip.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-from luma_schema.engine import Notice, Report, RequestError, Violation, check
+# The public names load on first use: `import luma_schema` costs nothing until one is read, so the
+# command line can set itself up (Ctrl-C, --version, --help) before the engine compiles its rules,
+# and pydantic loads only for the models.  The namespace holds the public names and nothing else.
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from luma_schema.catalog import API_VERSION
+    from luma_schema.engine import Notice, Report, RequestError, Violation, check
     from luma_schema.models import Generation, GenerationOutput, GenerationRequest, ImageInput
 
+__version__ = "0.1.0"
+
 __all__ = [
+    "API_VERSION",
     "Generation",
     "GenerationOutput",
     "GenerationRequest",
@@ -30,14 +36,25 @@ __all__ = [
     "validate",
 ]
 
-__version__ = "0.1.0"
+# Where each public name that is not defined here lives.
+_HOMES = {
+    "API_VERSION": "luma_schema.catalog",
+    "Notice": "luma_schema.engine",
+    "Report": "luma_schema.engine",
+    "RequestError": "luma_schema.engine",
+    "Violation": "luma_schema.engine",
+    "check": "luma_schema.engine",
+    "Generation": "luma_schema.models",
+    "GenerationOutput": "luma_schema.models",
+    "GenerationRequest": "luma_schema.models",
+    "ImageInput": "luma_schema.models",
+}
 
-_MODELS = frozenset({"Generation", "GenerationOutput", "GenerationRequest", "ImageInput"})
 
-
-def validate(payload: object) -> GenerationRequest:
+def validate(payload: object) -> "GenerationRequest":
     """The request as a :class:`GenerationRequest`, defaults filled; raises :class:`RequestError`
     (``status``, ``detail``, ``errors``) when the server would refuse it."""
+    from luma_schema.engine import RequestError, check
     from luma_schema.models import request_from_report
 
     report = check(payload)
@@ -46,7 +63,7 @@ def validate(payload: object) -> GenerationRequest:
     return request_from_report(report)
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> "dict[str, Any]":
     """The request body as a Draft 2020-12 JSON Schema, generated from the catalogue (cached;
     each call returns a fresh copy)."""
     from luma_schema.export.jsonschema import json_schema as build
@@ -54,14 +71,14 @@ def json_schema() -> dict[str, Any]:
     return build()
 
 
-def image_schema() -> dict[str, Any]:
+def image_schema() -> "dict[str, Any]":
     """One image (``source``, an ``image_ref`` item) as a Draft 2020-12 JSON Schema."""
     from luma_schema.export.jsonschema import image_schema as build
 
     return build()
 
 
-def openapi() -> dict[str, Any]:
+def openapi() -> "dict[str, Any]":
     """The OpenAPI 3.1 document of ``POST /v1/generations`` and ``GET /v1/generations/{id}``
     (cached; each call returns a fresh copy)."""
     from luma_schema.export.openapi import openapi as build
@@ -69,10 +86,19 @@ def openapi() -> dict[str, Any]:
     return build()
 
 
-def __getattr__(name: str) -> Any:
-    # pydantic models load on first use, so that `check` alone stays a light import.
-    if name in _MODELS:
-        from luma_schema import models
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'luma_schema' has no attribute {name!r}")
+    import importlib
 
-        return getattr(models, name)
-    raise AttributeError(f"module 'luma_schema' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # read once: later reads are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
+del TYPE_CHECKING

@@ -1,5 +1,6 @@
-import sys
+"""``python -m luma_schema``: the ``luma-schema`` command."""
 
-from luma_schema.cli import main
+from luma_schema.cli import run
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process re-imports this module
+    run()

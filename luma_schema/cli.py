@@ -1,214 +1,50 @@
 """``luma-schema``: check requests from files or stdin, and the other project commands.
 
-Exit status: 0 when every request is valid, 1 when some are not, 2 on a usage or I/O error.
+Exit status of ``check``: 0 when every request is valid, 1 when some are not (or, with
+``--strict``, earned warnings), 2 when a path could not be read or held no request (the other
+paths are checked first) or on a usage error, 3 when luma-schema itself failed (an internal
+error: a bug, reported with its traceback), 130 on Ctrl-C and 143 on SIGTERM.
+
+Only what starting up needs is imported here: the engine loads once the command runs, after
+Ctrl-C is taken care of.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import importlib
-import json
 import os
+import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
-from luma_schema.engine import ANSWER_OK, Report, check, first_answer
+from luma_schema import __version__
+from luma_schema._cli.stopping import StopSignals, Terminated, deferred, exit_by_signal
+
+if TYPE_CHECKING:
+    from luma_schema._cli.batch import Options, Tally
+    from luma_schema._cli.inputs import Event, Problem, Unit
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+_GC_THRESHOLD: Final = 50_000  # allocations between collections of the youngest generation
+_BATCH_FILES: Final = 2048  # whole files per unit of work (a run of lines is one unit of its own)
+_FETCH_EXTRA: Final = (
+    "--fetch needs the 'fetch' extra (httpx): pip install 'luma-schema[fetch]', "
+    "or pip install -e '.[fetch]' in a clone"
+)
 
 
 class _UsageError(Exception):
     pass
 
 
-class _Lines(NamedTuple):
-    """A run of whole JSONL lines read from ``name``, the first of them line ``first``."""
-
-    name: str
-    first: int
-    data: bytes
-
-
-class _One(NamedTuple):
-    """One request: a whole ``.json`` file (or stdin without ``--jsonl``)."""
-
-    name: str
-    data: bytes
-
-
-_Unit = _Lines | _One
-_CHUNK = 1 << 20  # JSONL is read, shipped and checked in runs of whole lines of about this size
-
-
-def _units(target: str, jsonl: bool) -> Iterator[_Unit]:
-    """The requests a command-line target names, streamed: whole files and runs of lines."""
-    if target == "-":
-        stdin = sys.stdin.buffer
-        if jsonl:
-            yield from _runs("<stdin>", stdin)
-        else:
-            yield _One("<stdin>", stdin.read())
-        return
-    path = Path(target)
-    if path.is_dir():
-        found = sorted(
-            p for p in path.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file()
-        )
-        for p in found:
-            yield from _file(p, p.suffix == ".jsonl")
-        return
-    if not path.exists():
-        raise _UsageError(f"{target}: no such file or directory")
-    yield from _file(path, jsonl or path.suffix == ".jsonl")
-
-
-def _file(path: Path, jsonl: bool) -> Iterator[_Unit]:
-    try:
-        with path.open("rb") as handle:
-            if jsonl:
-                yield from _runs(str(path), handle)
-            else:
-                yield _One(str(path), handle.read())
-    except OSError as exc:
-        raise _UsageError(f"{path}: {exc.strerror or exc}") from None
-
-
-def _runs(name: str, handle: IO[bytes]) -> Iterator[_Lines]:
-    """The input in runs of whole lines; a line longer than a run is kept whole."""
-    first = 1
-    pending: list[bytes] = []  # the start of a line that has not ended yet
-    while block := handle.read(_CHUNK):
-        cut = block.rfind(b"\n") + 1
-        if not cut:
-            pending.append(block)
-            continue
-        data = b"".join([*pending, block[:cut]]) if pending else block[:cut]
-        pending = [block[cut:]] if cut < len(block) else []
-        yield _Lines(name, first, data)
-        first += data.count(b"\n")
-    if pending:
-        yield _Lines(name, first, b"".join(pending))
-
-
-def _text(where: str, report: Report) -> str:
-    if report.ok:
-        lines = [f"{where}: ok (201)"]
-    else:
-        first = report.errors[0]
-        at = f" at {first.path}" if first.path else ""
-        lines = [f"{where}: {report.status} {report.detail}  [{first.rule}{at}]"]
-        lines += [f"    also {e.status} {e.detail}  [{e.rule}]" for e in report.errors[1:]]
-    lines += [f"    warning: {w.message}" for w in report.warnings]
-    return "\n".join(lines)
-
-
-class _Options:
-    """What a worker needs to check and print a batch (picklable: it goes to every process)."""
-
-    __slots__ = ("fetch", "format", "only_invalid", "print_requests")
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.fetch: bool = args.fetch
-        self.format: str = args.format
-        self.only_invalid: bool = args.only_invalid
-        self.print_requests: bool = not args.summary_only
-
-
-_Tally = dict[tuple[int, str], int]  # (status, rule of the reported error or "ok") -> requests
-
-
-_OK: Final = ANSWER_OK
-_GC_THRESHOLD: Final = 50_000  # allocations between collections of the youngest generation
-
-
-def _check_batch(options: _Options, batch: list[_Unit]) -> tuple[str, _Tally]:
-    """Check a batch in input order: its printed lines, and how many requests got which answer."""
-    lines: list[str] = []
-    tally: _Tally = {}
-    fetch = options.fetch
-    printing = options.print_requests
-    get = tally.get
-    for unit in batch:
-        # (line number or 0 for a whole file, request text); blank lines are not requests
-        requests: Iterable[tuple[int, bytes]] = (
-            ((0, unit.data),)
-            if isinstance(unit, _One)
-            else enumerate(unit.data.split(b"\n"), unit.first)
-        )
-        for number, payload in requests:
-            if number and (not payload or payload.isspace()):
-                continue
-            report = check(payload, fetch)
-            key = first_answer(report)
-            tally[key] = get(key, 0) + 1
-            if not printing or (options.only_invalid and key is _OK):
-                continue
-            where = f"{unit.name}:{number}" if number else unit.name
-            if options.format == "json":
-                record: dict[str, Any] = {"source": where, **report.as_dict()}
-                lines.append(json.dumps(record, ensure_ascii=False))
-            else:
-                lines.append(_text(where, report))
-    return "".join(line + "\n" for line in lines), tally
-
-
-_WORKER_OPTIONS: _Options | None = None
-
-
-def _init_worker(options: _Options) -> None:
-    global _WORKER_OPTIONS
-    _WORKER_OPTIONS = options
-
-
-def _worker(batch: list[_Unit]) -> tuple[str, _Tally]:
-    assert _WORKER_OPTIONS is not None
-    return _check_batch(_WORKER_OPTIONS, batch)
-
-
-_BATCH_FILES = 2048  # whole files per unit of work (a run of lines is one unit of its own)
-
-
-def _batches(targets: Sequence[str], jsonl: bool, progress: _Progress) -> Iterator[list[_Unit]]:
-    batch: list[_Unit] = []
-    size = 0
-    for target in targets:
-        for unit in _units(target, jsonl):
-            batch.append(unit)
-            progress.read += len(unit.data)
-            size += len(unit.data)
-            if type(unit) is _Lines or len(batch) == _BATCH_FILES or size >= _CHUNK:
-                yield batch
-                batch, size = [], 0
-    if batch:
-        yield batch
-
-
-def _results(
-    options: _Options, batches: Iterator[list[_Unit]], jobs: int
-) -> Iterator[tuple[str, _Tally]]:
-    """Each batch's result, in input order.  With several jobs, at most two batches per process
-    are in flight, so memory stays bounded however long the input is."""
-    if jobs == 1:
-        for batch in batches:
-            yield _check_batch(options, batch)
-        return
-    import collections
-    import multiprocessing
-
-    with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(options,)) as pool:
-        pending: collections.deque[Any] = collections.deque()
-        for batch in batches:
-            pending.append(pool.apply_async(_worker, (batch,)))
-            if len(pending) >= 2 * jobs:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+# ---------------------------------------------------------------- check
 
 
 class _Progress:
@@ -224,6 +60,8 @@ class _Progress:
         self._last = 0.0
         self._start = time.monotonic()
         if shown:
+            import importlib
+
             try:
                 tqdm: Any = importlib.import_module("tqdm").tqdm
             except ImportError:
@@ -241,6 +79,16 @@ class _Progress:
         elif now - self._last >= 0.2:
             self._last = now
             self._draw(now)
+
+    def note(self, line: str) -> None:
+        """Print a line on stderr without breaking the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+            return
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
     def _draw(self, now: float) -> None:
         rate = self.done / max(now - self._start, 1e-9)
@@ -268,40 +116,115 @@ def _total_bytes(targets: Sequence[str]) -> int | None:
     return total
 
 
-def _summary(tally: _Tally) -> list[str]:
-    requests = sum(tally.values())
-    valid = sum(n for (status, _), n in tally.items() if status == 201)
-    lines = [f"{requests} requests: {valid} valid, {requests - valid} invalid"]
-    by_status: dict[int, int] = {}
-    by_rule: dict[str, int] = {}
-    for (status, rule), n in tally.items():
-        by_status[status] = by_status.get(status, 0) + n
-        if rule != "ok":
-            by_rule[rule] = by_rule.get(rule, 0) + n
-    if requests:
-        lines.append("  by status: " + ", ".join(f"{s} {n}" for s, n in sorted(by_status.items())))
-    if by_rule:
-        ranked = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))
-        lines.append("  by rule: " + ", ".join(f"{rule} {n}" for rule, n in ranked))
-    return lines
+def _batches(
+    events: Iterator[Event], progress: _Progress, noted: Callable[[Problem], None]
+) -> Iterator[list[Unit]]:
+    """Units in batches: a run of lines alone, whole files up to a count or a size.  No
+    reference to a batch is kept here once it is handed on (a long line is held once)."""
+    from luma_schema._cli.inputs import CHUNK, Lines, Problem
+
+    batch: list[Unit] = []
+    size = 0
+    for event in events:
+        if isinstance(event, Problem):
+            noted(event)
+            continue
+        batch.append(event)
+        progress.read += len(event.data)
+        size += len(event.data)
+        full = type(event) is Lines or len(batch) == _BATCH_FILES or size >= CHUNK
+        del event
+        if full:
+            ready, batch, size = [batch], [], 0
+            yield ready.pop()
+    if batch:
+        yield batch
 
 
-def _summary_json(tally: _Tally) -> dict[str, Any]:
-    requests = sum(tally.values())
-    valid = sum(n for (status, _), n in tally.items() if status == 201)
-    by_status: dict[str, int] = {}
-    by_rule: dict[str, int] = {}
-    for (status, rule), n in sorted(tally.items()):
-        by_status[str(status)] = by_status.get(str(status), 0) + n
-        if rule != "ok":
-            by_rule[rule] = by_rule.get(rule, 0) + n
-    return {
-        "requests": requests,
-        "valid": valid,
-        "invalid": requests - valid,
-        "by_status": by_status,
-        "by_rule": dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))),
-    }
+def _in_process(options: Options, batches: Iterator[list[Unit]]) -> Iterator[tuple[str, Tally]]:
+    from luma_schema._cli.batch import check_batch
+
+    for batch in batches:
+        result = check_batch(options, batch)
+        del batch
+        yield result
+
+
+def _needs_fetch() -> None:
+    try:
+        import luma_schema.fetch  # noqa: F401
+    except ImportError:
+        raise _UsageError(_FETCH_EXTRA) from None
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    stops: StopSignals = args.stops
+    if args.fetch:
+        with deferred():
+            _needs_fetch()
+    with deferred():  # an interrupt inside an extension module's start-up can crash it
+        import contextlib
+        import gc
+        import io
+        import json
+
+        from luma_schema._cli.batch import Inputs, Options, Tally, summary_json, summary_text
+        from luma_schema._cli.inputs import events
+        from luma_schema._cli.pool import Pool
+
+    options = Options(
+        fetch=args.fetch,
+        json=args.format == "json",
+        only_failing=args.only_invalid,
+        printing=not args.summary_only,
+        strict=args.strict,
+    )
+    out = sys.stdout
+    shown = not args.quiet and sys.stderr.isatty()
+    tally = Tally()
+    counted = {True: 0, False: 0}  # problems: errors, skipped entries
+
+    # A batch of short-lived values that form no cycles: what is loaded is kept out of the
+    # collector's sight, and young objects are collected less often (workers inherit both).
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(_GC_THRESHOLD, *threshold[1:])
+    try:
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if args.jobs > 1:
+                with deferred():  # no stop between starting the workers and owning them
+                    pool = stack.enter_context(Pool(args.jobs, options))
+            # The bar starts after the workers: its thread is never forked.
+            progress = _Progress(_total_bytes(args.paths) if shown else None, shown)
+            stack.callback(progress.close)
+
+            def noted(problem: Problem) -> None:
+                counted[problem.error] += 1
+                progress.note(f"luma-schema: {problem.name}: {problem.message}")
+
+            stdin = sys.stdin.buffer if "-" in args.paths else io.BytesIO()  # read only for "-"
+            batches = _batches(events(args.paths, args.jsonl, stdin), progress, noted)
+            results = pool.results(batches) if pool else _in_process(options, batches)
+            for text, counts in results:
+                stops.check()
+                if text:
+                    out.write(text)
+                tally.add(counts)
+                progress.update(counts.requests)
+            stops.check()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+    inputs = Inputs(errors=counted[True], skipped=counted[False])
+    if not options.json:
+        out.write(summary_text(tally, inputs))
+    elif args.summary_only:
+        out.write(json.dumps(summary_json(tally, inputs)) + "\n")
+    if inputs.errors:
+        return EXIT_USAGE
+    failing = tally.requests - tally.valid + (tally.warned if args.strict else 0)
+    return EXIT_INVALID if failing else EXIT_OK
 
 
 def _jobs(value: str) -> int:
@@ -314,33 +237,7 @@ def _jobs(value: str) -> int:
     return jobs or os.cpu_count() or 1
 
 
-def _check_command(args: argparse.Namespace) -> int:
-    # A batch of short-lived values that form no cycles: what is loaded is kept out of the
-    # collector's sight, and young objects are collected less often (workers inherit both).
-    gc.freeze()
-    gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
-    options = _Options(args)
-    out = sys.stdout
-    shown = not args.quiet and sys.stderr.isatty()
-    progress = _Progress(_total_bytes(args.paths) if shown else None, shown)
-    tally: _Tally = {}
-    try:
-        for text, counts in _results(
-            options, _batches(args.paths, args.jsonl, progress), args.jobs
-        ):
-            if text:
-                out.write(text)
-            for key, n in counts.items():
-                tally[key] = tally.get(key, 0) + n
-            progress.update(sum(counts.values()))
-    finally:
-        progress.close()
-    if args.format == "text":
-        out.write("".join(line + "\n" for line in _summary(tally)))
-    elif args.summary_only:
-        out.write(json.dumps(_summary_json(tally)) + "\n")
-    invalid = sum(n for (status, _), n in tally.items() if status != 201)
-    return EXIT_INVALID if invalid else EXIT_OK
+# ---------------------------------------------------------------- schema, docs, serve
 
 
 def _generated(args: argparse.Namespace, expected: dict[Path, str]) -> int:
@@ -395,7 +292,17 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise _UsageError(str(exc)) from None
     print(f"luma-schema: mock API on http://{args.host}:{args.port}/v1", file=sys.stderr)
-    server.serve(args.host, args.port, fetch=args.fetch, delay=args.delay, seed=args.seed)
+    try:
+        server.serve(
+            args.host,
+            args.port,
+            fetch=args.fetch,
+            delay=args.delay,
+            seed=args.seed,
+            api_key=args.api_key,
+        )
+    except ValueError as exc:  # an api_key the Authorization header cannot carry
+        raise _UsageError(str(exc)) from None
     return EXIT_OK
 
 
@@ -404,16 +311,25 @@ def _parser() -> argparse.ArgumentParser:
         prog="luma-schema",
         description="Check Luma Agents generation requests against every documented rule.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check_cmd = commands.add_parser(
         "check",
         help="check requests: .json files (one each), .jsonl (one per line), directories, -",
-        description="Print the status and exact error the server answers for each request.",
+        description="Print the status and exact error the server answers for each request, "
+        "then a summary.  Exit status: 0 all valid, 1 some invalid (or, with --strict, warned), "
+        "2 a path not read or without requests (the others are checked first), 3 an internal "
+        "error, 130 on Ctrl-C.",
     )
     check_cmd.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or -")
     check_cmd.add_argument("--jsonl", action="store_true", help="read - (and other files) as JSONL")
     check_cmd.add_argument("--format", choices=("text", "json"), default="text")
-    check_cmd.add_argument("--fetch", action="store_true", help="also fetch URL images")
+    check_cmd.add_argument(
+        "--fetch", action="store_true", help="also fetch URL images (extra 'fetch')"
+    )
+    check_cmd.add_argument(
+        "--strict", action="store_true", help="warnings fail the run too (exit 1)"
+    )
     check_cmd.add_argument(
         "--jobs",
         "-j",
@@ -424,7 +340,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     output = check_cmd.add_mutually_exclusive_group()
     output.add_argument(
-        "--only-invalid", action="store_true", help="print only the requests that fail"
+        "--only-invalid",
+        action="store_true",
+        help="print only the requests that fail (with --strict: and those with warnings)",
     )
     output.add_argument(
         "--summary-only",
@@ -477,6 +395,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--seed", type=int, default=None, help="deterministic mode: seeded ids, instant completion"
     )
+    serve_cmd.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="accept only 'Authorization: Bearer KEY' (default: the LUMA_SCHEMA_API_KEY "
+        "environment variable; unset, any non-empty bearer token)",
+    )
     serve_cmd.set_defaults(run=_serve_command)
     return parser
 
@@ -486,19 +411,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Echoed values may hold lone surrogates (JSON allows "\\ud800"): never fail to print.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    parser = _parser()
-    args = parser.parse_args(argv)
+    with StopSignals() as stops:
+        try:
+            args = _parser().parse_args(argv)
+            args.stops = stops
+            code: int = args.run(args)
+            return code
+        except _UsageError as exc:
+            print(f"luma-schema: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing more can be said, and nothing may be
+            # written at exit either.
+            _silence_stdout()
+            return EXIT_OK
+        except KeyboardInterrupt:
+            print("luma-schema: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Terminated:
+            print("luma-schema: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        except Exception as exc:
+            from luma_schema._cli.pool import WorkerFailed
+
+            if isinstance(exc, WorkerFailed) and not exc.bug:
+                print(f"luma-schema: {exc}", file=sys.stderr)
+                return EXIT_INTERNAL
+            import traceback
+
+            detail = str(exc) if isinstance(exc, WorkerFailed) else traceback.format_exc()
+            print(
+                f"luma-schema: internal error (a bug in luma-schema, not in the input):\n{detail}",
+                file=sys.stderr,
+                end="" if detail.endswith("\n") else "\n",
+            )
+            return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
     try:
-        code: int = args.run(args)
-        return code
-    except _UsageError as exc:
-        print(f"luma-schema: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:
-        return EXIT_OK
-    except KeyboardInterrupt:
-        return 130
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's capture)
+        pass
+
+
+def run() -> None:
+    """The ``luma-schema`` command: :func:`main`, then a process that ends as a stopped one does
+    (Ctrl-C ends it by SIGINT, which a shell shows as exit status 130; SIGTERM by SIGTERM)."""
+    code = main()
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        exit_by_signal(code - 128)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,9 +1,13 @@
 """The URL fetch behind ``check(fetch=True)``: SPEC rows 23, 24, 21 and 20 (section 3, step 7).
 
-Extra ``fetch`` (httpx, and its httpcore).  Each URL image is fetched the way a careful server
+Extra ``fetch`` (httpx, httpcore, ada-url).  Each URL image is fetched the way a careful server
 fetches it, without ever reaching an address it should not:
 
-- https only; every hop passes the static checks of SPEC section 1 again;
+- https only; every hop passes the static checks of SPEC section 1 again, a redirect's
+  ``Location`` as the server sent it (nothing stripped first);
+- the host is mapped as browsers map it (:func:`luma_schema.media.url_host`: UTS 46,
+  nontransitional), and that one mapped name is what is vetted, resolved, named in TLS (SNI and
+  certificate) and sent as ``Host``;
 - the host is resolved once per hop and every address it resolves to must be public
   (:func:`luma_schema.media.is_public_ip`); the connection then goes to a vetted address and nowhere
   else: the network backend never resolves a name, so a second DNS answer (rebinding) is never
@@ -11,11 +15,17 @@ fetches it, without ever reaching an address it should not:
 - at most ``max_redirects`` redirects (each re-vetted; https to http refused), ``timeout`` seconds
   in all per image, DNS included;
 - an ``image/*`` content type, a status below 400, and at most ``MAX_IMAGE_BYTES`` after content
-  decoding, counted while streaming: nothing of the body is kept but its first bytes.
+  decoding (every gzip member counted; anything else after the encoded data fails), counted
+  while streaming: nothing of the body is kept but its first bytes;
+- work bounded per image whatever the peer sends: bytes read from the connections (a small
+  read or body piece counting as 4 KiB), the size of each response head, gzip members (see
+  ``docs/limits.md``).
 
-Every limit and message comes from the catalogue's rule objects.  Images of one request are
-fetched concurrently (blocking sockets with deadlines, in worker threads: TLS on a blocking socket
-is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
+Every limit and message of the API comes from the catalogue's rule objects.  Images of one
+request are fetched concurrently, each in a thread of its own, and each name lookup runs in a
+thread of its own too: nothing is shared between requests, so a slow peer or a resolver that
+hangs holds up only the image that asked (blocking sockets with deadlines: TLS on a blocking
+socket is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
 :meth:`Fetcher.fetch_violations` (blocking) and :meth:`Fetcher.afetch_violations` (async: it
 awaits the threads, the event loop never blocks); ``luma_schema.check(payload, fetch=fetcher)``
 and ``luma_schema.engine.acheck`` run them for a request.  This module depends on the report
@@ -39,9 +49,10 @@ import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 try:
+    import ada_url
     import httpcore
     import httpx
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -69,9 +80,16 @@ _MAX_BYTES: Final[int] = _TOO_LARGE.params()["max"]
 _REDIRECTS: Final = frozenset(catalog.FETCH_REDIRECT_STATUSES)
 _NO_BODY: Final = frozenset(catalog.FETCH_NO_BODY_STATUSES)
 _HEAD_BYTES: Final = 16
-_THREADS: Final = 32  # concurrent fetches (and, apart, name lookups) per process
 _PIECE: Final = 1 << 16  # largest decoded piece held at once when inflating
+# Work per image, whatever the peer sends (docs/limits.md says why each is what it is).
+# Bytes read from the connections, all hops, after TLS, where a read or a body piece (a chunk)
+# of fewer than _SMALL bytes counts as _SMALL: each costs a parser step whatever its size.
+_WORK_MAX: Final = 64 << 20
+_SMALL: Final = 4 << 10
+_RESPONSE_HEAD_MAX: Final = 128 << 10  # read before a response's head (1xx included) is done
+_MEMBERS_MAX: Final = 1024  # gzip members of one body
 _AUTHORITY_END: Final = re.compile(r"[/?#\\]")
+_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _PATH_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#\\")
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]] | Sequence[str]]
@@ -87,15 +105,46 @@ class _Failed(Exception):
         self.code = code
 
 
+@dataclass(slots=True)
+class _Work:
+    """What one image's fetch has cost so far (all hops); bounded by ``_WORK_MAX``, and each
+    response head by ``_RESPONSE_HEAD_MAX``: past either, the fetch fails (row 23)."""
+
+    spent: int = 0
+    head: int = 0  # bytes read in this hop before its response head was complete
+    in_body: bool = False
+
+    def read(self, n: int) -> None:
+        self.spent += max(n, _SMALL)
+        if not self.in_body:
+            self.head += n
+            if self.head > _RESPONSE_HEAD_MAX:
+                raise _Failed(_FAILED, "response head too large")
+        if self.spent > _WORK_MAX:
+            raise _Failed(_FAILED, "too much work for one image")
+
+    def piece(self, n: int) -> None:
+        """A body piece of ``n`` bytes, as the HTTP parser gave it (its bytes were read)."""
+        if n < _SMALL:
+            self.spent += _SMALL - n
+            if self.spent > _WORK_MAX:
+                raise _Failed(_FAILED, "too much work for one image")
+
+    def next_hop(self) -> None:
+        self.head = 0
+        self.in_body = False
+
+
 @dataclass(frozen=True, slots=True)
 class _Pin:
-    """The vetted addresses for the one origin the current thread may connect to, and the
-    image's deadline (``time.monotonic()``)."""
+    """The vetted addresses for the one origin the current thread may connect to, the
+    image's deadline (``time.monotonic()``) and its work so far."""
 
     host: str
     port: int
     addresses: tuple[str, ...]
     deadline: float
+    work: _Work
 
 
 _PIN: Final[contextvars.ContextVar[_Pin | None]] = contextvars.ContextVar(
@@ -121,7 +170,11 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        data = self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        pin = _PIN.get()
+        if pin is not None:  # always set while fetching; counted here, before any parsing
+            pin.work.read(len(data))
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
@@ -216,8 +269,7 @@ class _Body:
 
 
 _DEFAULT_SSL: ssl.SSLContext | None = None
-_WORKERS: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
-_WORKERS_LOCK: Final = threading.Lock()
+_T = TypeVar("_T")
 
 
 def _default_ssl_context() -> ssl.SSLContext:
@@ -227,16 +279,24 @@ def _default_ssl_context() -> ssl.SSLContext:
     return _DEFAULT_SSL
 
 
-def _workers(kind: str) -> concurrent.futures.ThreadPoolExecutor:
-    """Threads for fetches (``"fetch"``) and, apart, for name lookups (``"dns"``), so that a
-    fetch waiting on a lookup never waits for a thread held by another fetch."""
-    with _WORKERS_LOCK:
-        pool = _WORKERS.get(kind)
-        if pool is None:
-            pool = _WORKERS[kind] = concurrent.futures.ThreadPoolExecutor(
-                _THREADS, thread_name_prefix=f"luma-schema-{kind}"
-            )
-        return pool
+def _in_thread(name: str, work: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
+    """``work(*args)`` in a new daemon thread of its own.  No pool: a thread held by a slow
+    peer or a hanging resolver is never one that another request waits for, and a resolver that
+    never returns does not hold up the interpreter's exit (pool threads are joined at exit)."""
+    future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = work(*args)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 class Fetcher:
@@ -244,7 +304,9 @@ class Fetcher:
 
     ``timeout``: seconds in all per image, DNS included (default: the catalogue's 18).
     ``resolver``: how host names become addresses, ``resolver(host, port) -> addresses``, sync
-    or async (default: the system resolver, ``socket.getaddrinfo``).
+    or async (default: the system resolver, ``socket.getaddrinfo``); ``host`` is the name as
+    mapped for the URL (ASCII: ``xn--fa-hia.de`` for ``faß.de``), without a trailing dot.  Each
+    lookup runs in a thread of its own and is abandoned at the image's deadline.
 
     **Test only** (never in production):
     ``verify``: an :class:`ssl.SSLContext` to trust instead of the default roots (certifi), e.g.
@@ -252,9 +314,10 @@ class Fetcher:
     (``"127.0.0.1"``, ``"127.0.0.0/8"``) that count as public, so that a test can reach a
     loopback server; every other non-public address is still refused.
 
-    The I/O is blocking (sockets with deadlines) in worker threads: :meth:`afetch_violations`
-    awaits those threads, so the event loop never blocks.  An image abandoned by a cancelled
-    caller still ends by its deadline.
+    The I/O is blocking (sockets with deadlines) in threads of the request's own:
+    :meth:`afetch_violations` awaits them, so the event loop never blocks.  An image abandoned
+    by a cancelled caller still ends by its deadline.  A lookup still running at its image's
+    deadline is abandoned (the image fails) and its thread ends when the resolver returns.
     """
 
     __slots__ = ("_allowed", "_resolver", "_ssl", "timeout")
@@ -300,7 +363,8 @@ class Fetcher:
                 results = [self._one(pool, targets[0][1], deadline)]
             else:
                 futures = [
-                    _workers("fetch").submit(self._one, pool, url, deadline) for _, url in targets
+                    _in_thread("luma-schema-fetch", self._one, pool, url, deadline)
+                    for _, url in targets
                 ]
                 results = [future.result() for future in futures]
         return _report(targets, results)
@@ -312,11 +376,10 @@ class Fetcher:
         targets = list(targets)
         if not targets:
             return [], []
-        loop = asyncio.get_running_loop()
         deadline = time.monotonic() + self.timeout
         with self._pool() as pool:
             futures = [
-                loop.run_in_executor(_workers("fetch"), self._one, pool, url, deadline)
+                asyncio.wrap_future(_in_thread("luma-schema-fetch", self._one, pool, url, deadline))
                 for _, url in targets
             ]
             results = await asyncio.gather(*futures)
@@ -343,17 +406,19 @@ class Fetcher:
             return _Failed(_FAILED, type(exc).__name__)
 
     def _follow(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body:
+        work = _Work()
         for redirects in range(_MAX_REDIRECTS + 1):
             hop = self._vet(url)
             addresses = self._resolve(hop, deadline)
-            token = _PIN.set(_Pin(hop.host, hop.port, addresses, deadline))
+            work.next_hop()
+            token = _PIN.set(_Pin(hop.host, hop.port, addresses, deadline, work))
             try:
-                answer = self._request(pool, hop, last=redirects == _MAX_REDIRECTS)
+                answer = self._request(pool, hop, work, last=redirects == _MAX_REDIRECTS)
             finally:
                 _PIN.reset(token)
             if isinstance(answer, _Body):
                 return answer
-            url = urllib.parse.urljoin(hop.url(), answer)
+            url = _next_url(url, answer)
         raise _Failed(_FAILED, "too many redirects")  # pragma: no cover - _request raises first
 
     def _vet(self, url: str) -> _Hop:
@@ -401,7 +466,7 @@ class Fetcher:
         left = deadline - time.monotonic()
         if left <= 0:
             raise _Failed(_FAILED, "timeout")
-        lookup = _workers("dns").submit(self._lookup, hop.host, hop.port)
+        lookup = _in_thread("luma-schema-dns", self._lookup, hop.host, hop.port)
         try:
             found = lookup.result(timeout=left)
         except concurrent.futures.TimeoutError:
@@ -416,7 +481,9 @@ class Fetcher:
             raise _Failed(_FAILED, "resolves to a non-public address")
         return addresses
 
-    def _request(self, pool: httpcore.ConnectionPool, hop: _Hop, last: bool) -> _Body | str:
+    def _request(
+        self, pool: httpcore.ConnectionPool, hop: _Hop, work: _Work, last: bool
+    ) -> _Body | str:
         """The body's facts, or the Location of a redirect to follow; raises _Failed."""
         url = httpcore.URL(
             scheme=b"https", host=hop.host.encode("ascii"), port=hop.port, target=hop.target
@@ -430,6 +497,7 @@ class Fetcher:
         timeouts = {"connect": self.timeout, "read": self.timeout, "write": self.timeout}
         extensions = {"timeout": {**timeouts, "pool": self.timeout}}
         with pool.stream("GET", url, headers=headers, extensions=extensions) as response:
+            work.in_body = True
             status = response.status
             fields = _headers(response.headers)
             if status in _REDIRECTS and "location" in fields:
@@ -447,7 +515,7 @@ class Fetcher:
             length = fields.get("content-length", "")
             if encoding == "identity" and length.isdigit() and int(length) > _MAX_BYTES:
                 raise _Failed(_TOO_LARGE, "declared too large")
-            return _read(response, encoding)
+            return _read(response, encoding, work)
 
 
 async def _awaited(answer: Awaitable[Sequence[str]]) -> Sequence[str]:
@@ -469,28 +537,42 @@ def _report(
     return errors, warnings
 
 
-def _read(response: httpcore.Response, encoding: str) -> _Body:
-    """Count the body's bytes after content decoding; keep only the first few."""
+def _read(response: httpcore.Response, encoding: str, work: _Work) -> _Body:
+    """Count the body's bytes after content decoding; keep only the first few.
+
+    ``gzip``: every member counts (a gzip body is a series of members, RFC 1952), at most
+    ``_MEMBERS_MAX`` of them; ``deflate``: one stream.  Bytes after the encoded data that do not
+    start another gzip member fail the fetch at once.  Each input byte is handed to zlib once
+    (never re-appended behind a finished member), so the work is linear in the bytes read."""
     if encoding in ("gzip", "x-gzip", "deflate"):
         inflater: Any = zlib.decompressobj(wbits=47)  # gzip or zlib, by the header
     elif encoding == "identity":
         inflater = None
     else:
         raise _Failed(_FAILED, "unsupported content encoding")
+    members = 1
     body = _Body()
     for chunk in response.iter_stream():
+        work.piece(len(chunk))
         if inflater is None:
             _count(body, chunk)
             continue
         data = chunk
         while True:
+            if inflater.eof and data:  # bytes after the end of a member
+                if encoding == "deflate":
+                    raise _Failed(_FAILED, "data after the deflate stream")
+                members += 1
+                if members > _MEMBERS_MAX:
+                    raise _Failed(_FAILED, "too many gzip members")
+                inflater = zlib.decompressobj(wbits=31)  # only another gzip member may follow
             try:
                 piece = inflater.decompress(data, _PIECE)
             except zlib.error:
                 raise _Failed(_FAILED, "corrupt content encoding") from None
-            data = inflater.unconsumed_tail
             _count(body, piece)
-            if not data and len(piece) < _PIECE:
+            data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            if not data and (inflater.eof or len(piece) < _PIECE):
                 break
     if inflater is not None and not inflater.eof:
         raise _Failed(_FAILED, "truncated content encoding")
@@ -510,11 +592,40 @@ def _headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name, value in raw:
         key = name.decode("latin-1").lower()
-        text = value.decode("latin-1").strip()
+        # Location as sent (h11 already dropped the spaces around it), read as UTF-8 as
+        # browsers read it; nothing else is stripped from it.
+        text = _location_text(value) if key == "location" else value.decode("latin-1").strip()
         if key == "content-length" and key in fields and fields[key] != text:
             fields[key] = ""
         fields.setdefault(key, text)
     return fields
+
+
+def _location_text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:  # each byte a character: the static checks then refuse it
+        return value.decode("latin-1")
+
+
+def _next_url(url: str, location: str) -> str:
+    """The URL a redirect leads to.  ``location`` passes the static checks as the server sent
+    it: no whitespace or control character anywhere (the URL parsers' silent removal of TAB,
+    CR and LF never gets the chance to turn a refused URL into another one), and an absolute
+    URL (one with a scheme) is checked whole, as is.  A relative reference is then resolved
+    as browsers resolve it (WHATWG URL: a backslash is a slash, ``//host`` a new host);
+    :meth:`Fetcher._vet` checks the result as it checks every hop."""
+    if media.has_bad_url_character(location):
+        raise _Failed(_FAILED, "whitespace or control character in Location")
+    if _SCHEME.match(location):
+        problem = media.url_problem(location)
+        if problem is not None:
+            raise _Failed(_FAILED, f"redirect: {problem}")
+        return location
+    try:
+        return ada_url.join_url(url, location)
+    except ValueError:
+        raise _Failed(_FAILED, "bad Location") from None
 
 
 def _target(url: str) -> str:

@@ -12,7 +12,6 @@ import binascii
 import functools
 import ipaddress
 import re
-import unicodedata
 import urllib.parse
 from collections.abc import Iterator
 from typing import Final, NamedTuple
@@ -22,6 +21,7 @@ __all__ = [
     "Blob",
     "base64_info",
     "format_name",
+    "has_bad_url_character",
     "has_data_uri_prefix",
     "head_bytes",
     "is_image_media_type",
@@ -32,6 +32,7 @@ __all__ = [
     "parse_ipv4_host",
     "sniff_data",
     "sniff_format",
+    "to_ascii",
     "url_host",
     "url_problem",
 ]
@@ -327,7 +328,6 @@ _FORBIDDEN_HOST: Final = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _NUMBER_LABEL: Final = re.compile(r"[0-9]+\Z|0[xX][0-9A-Fa-f]*\Z")
 _PORT: Final = re.compile(r"[0-9]*\Z")
 _NOT_PUBLIC_SUFFIXES: Final = (".localhost", ".local", ".internal", ".home.arpa")
-_DOTS: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _CACHE_LIMIT: Final = 2048
 
 
@@ -365,9 +365,20 @@ def parse_ipv4_host(host: str) -> int | bool | None:
     return addr
 
 
+def has_bad_url_character(text: str) -> bool:
+    """Whether ``text`` holds whitespace or a control character, which no URL may hold (the
+    first static check, made on the text as given, before any parser could drop them)."""
+    return _BAD_URL_CHAR.search(text) is not None
+
+
 def url_host(url: str) -> tuple[str, int | None] | str:
-    """``(host, port)`` of an https URL after the static checks of SPEC section 1, the host
-    mapped (percent-decoded, NFKC, lowercase, IDNA for non-ASCII labels); else a short reason."""
+    """``(host, port)`` of an https URL after the static checks of SPEC section 1; else a short
+    reason.  The host is mapped as browsers map it (the WHATWG URL host parser): percent-decoded
+    as UTF-8; an ASCII name is lowercased; any other goes through UTS 46 ToASCII, nontransitional
+    (:func:`to_ascii`); a name ending in a number must be an IPv4 address (any WHATWG spelling),
+    given back in dotted form; an IPv6 literal comes back bracketed and compressed.  A trailing
+    dot is dropped from the name given back (the same DNS name).  Whatever connects to the host
+    (resolver, TLS server name, ``Host`` header) must use this mapped host."""
     if _BAD_URL_CHAR.search(url):
         return "whitespace or control character"
     scheme = _SCHEME.match(url)
@@ -415,31 +426,46 @@ def url_host(url: str) -> tuple[str, int | None] | str:
         host = urllib.parse.unquote_to_bytes(host).decode("utf-8")
     except UnicodeError:  # undecodable escapes, or a lone surrogate that cannot be encoded
         return "bad percent-encoding"
-    host = unicodedata.normalize("NFKC", host).translate(_DOTS).lower()
-    if not host or _FORBIDDEN_HOST.search(host):
+    # Checked before the mapping too: no ASCII character is mapped away, and the mapping
+    # library never sees a NUL or a space.
+    if _FORBIDDEN_HOST.search(host):
         return "forbidden host character"
+    if host.isascii():  # WHATWG: an ASCII domain is lowercased, whatever its xn-- labels hold
+        host = host.lower()
+    else:
+        host = to_ascii(host)
+        if not host:
+            return "not IDNA"
+        if _FORBIDDEN_HOST.search(host):  # fullwidth solidus and the like map to ASCII
+            return "forbidden host character"
     v4 = parse_ipv4_host(host)
     if v4 is False:
         return "bad IPv4 address"
     if v4 is not None:
         return str(ipaddress.IPv4Address(v4)), port
-    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
-    ascii_labels = []
-    for label in labels:
+    # DNS limits (lib): a name that breaks them cannot be looked up, so it is not fetchable.
+    name = host[:-1] if host.endswith(".") else host
+    for label in name.split("."):
         if not label:
             return "empty label"
-        if not label.isascii():
-            try:
-                label = label.encode("idna").decode("ascii")
-            except UnicodeError:
-                return "not IDNA"
         if len(label) > 63:
             return "label too long"
-        ascii_labels.append(label)
-    name = ".".join(ascii_labels)
     if len(name) > 253:
         return "host too long"
     return name, port
+
+
+def to_ascii(domain: str) -> str:
+    """UTS 46 ToASCII as the WHATWG URL standard runs it for a non-ASCII domain
+    (nontransitional: ``faß.de`` is ``xn--fa-hia.de``; CheckBidi and CheckJoiners on; no STD3
+    rules, no DNS length check); ``""`` when it fails.  The mapping comes from ``ada-url``,
+    imported on the first non-ASCII host (ASCII hosts never need it)."""
+    from ada_url import idna_to_ascii
+
+    try:
+        return idna_to_ascii(domain).decode("ascii")
+    except (UnicodeError, ValueError):  # a result that is not ASCII is no domain either
+        return ""
 
 
 def _url_problem(url: str) -> str | None:

@@ -1,35 +1,36 @@
-"""A pre-flight guard for the official ``luma-agents`` SDK (extra ``sdk``).
+"""A pre-flight guard for the official ``luma-agents`` SDK (extra ``sdk``), in its httpx transport.
 
-``guard(client)`` wraps ``client.generations.create`` of a ``luma_agents.Luma`` or ``AsyncLuma``:
-every request is checked by :func:`luma_schema.check` before anything is sent.  A request the
-server would refuse raises the exception the SDK raises for that answer from the real server
-(``BadRequestError`` for 400, ``UnprocessableEntityError`` for 422, ``APIStatusError`` for 413),
-built on a synthetic ``httpx.Response`` carrying ``{"detail": ...}``: ``exc.status_code`` is the
-status and ``exc.body["detail"]`` the exact message, so code that handles server errors needs no
-change.  A valid request goes through untouched.  Warnings go to :mod:`warnings` as
-:class:`GuardWarning`.
+The guard is an httpx transport (:class:`GuardTransport`, :class:`AsyncGuardTransport`) placed in
+front of the one that does the I/O.  Every ``POST .../generations`` it is handed is checked by
+:func:`luma_schema.check` on the exact bytes the SDK serialised, before anything is sent.  A request
+the server would refuse is answered by the transport itself with the server's answer: the status
+and ``{"detail": ...}``.  The SDK then raises for it what it raises for that answer from the real
+server, by its own choice of class (``BadRequestError`` for 400, ``UnprocessableEntityError`` for
+422, ``APIStatusError`` for 413), without retrying (``x-should-retry: false``), and no connection
+is opened.  A valid request is passed on untouched; any other request (a poll, a file upload) is
+passed on unread.  Warnings go to :mod:`warnings` as :class:`GuardWarning`, attributed to the
+caller's line.
 
-What is checked is what the SDK would send: the keyword arguments that are not the SDK's
-``omit``/``NOT_GIVEN`` sentinels, with ``extra_body`` merged over them.  The SDK also offers
-features beyond this library's contract (types ``video``, ``video_edit``, ``video_reframe``,
-``layering``; images given by ``generation_id`` or ``file_id``): such a request is sent unchecked,
-with a ``not_checked`` warning.  Other fields the contract does not know (``layering``, ``video``
-on an image request) are unknown fields: a warning each, and sent as given.
+The API and the SDK also offer features beyond this library's contract (types ``video``,
+``video_edit``, ``video_reframe``, ``layering``; images given by ``generation_id`` or ``file_id``;
+whatever else the installed SDK's parameter types name): such a request is sent unchecked, with a
+``not_checked`` warning.  Other fields
+the contract does not know are unknown fields: a warning each, and sent as given.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
+import json
 import typing
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
 try:
     import httpx
     import luma_agents
-    from luma_agents.types import generation_create_params, image_ref_param
+    from luma_agents.types import generation_create_params
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "luma_schema.sdk needs the 'sdk' extra: pip install 'luma-schema[sdk]'"
@@ -39,227 +40,254 @@ from luma_schema import catalog, engine
 from luma_schema.engine import Notice, Report
 from luma_schema.fetch import Fetcher
 
-__all__ = ["GuardWarning", "guard"]
+__all__ = ["AsyncGuardTransport", "GuardTransport", "GuardWarning", "guard"]
 
 Client = TypeVar("Client", luma_agents.Luma, luma_agents.AsyncLuma)
 
-_MARK: Final = "__luma_schema_guard__"
-_NOT_BODY: Final = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
-_SENTINELS: Final = (luma_agents.Omit, luma_agents.NotGiven)
+_ENDPOINT: Final = catalog.ENDPOINT.rsplit("/", 1)[-1]  # "generations"
 _IMAGE_MEMBERS: Final = frozenset(m.name for m in catalog.IMAGE_MEMBERS)
 _NOT_CHECKED: Final = catalog.ADVICE_BY_ID["not_checked"]
+# Marks an answer the guard gave (the SDK's exception carries it in `exc.response.headers`).
+GUARD_HEADER: Final = "X-Luma-Schema-Guard"
+# Frames of these packages stand between the caller and the transport: warnings skip them.
+_INNER_PACKAGES: Final = frozenset({"luma_schema", "luma_agents", "httpx", "httpcore", "anyio"})
 
 
 class GuardWarning(UserWarning):
-    """A warning about a request (SPEC section 5, or a request sent unchecked)."""
+    """A warning about a request (one of the report's warnings, or a request sent unchecked)."""
 
 
-def _sdk_types() -> frozenset[str]:
-    """The generation types the SDK documents (read from its own parameter types)."""
+# ---------------------------------------------------------------- what the SDK can say beyond us
+
+
+_TYPED_DICT_KEYS: Final = ("__required_keys__", "__optional_keys__")
+
+
+def _typed_dict_keys(hint: Any) -> set[str]:
+    """The keys of the TypedDicts inside ``hint`` (``Optional[X]``, ``Iterable[X]``)."""
+    keys: set[str] = set()
+    required, optional = (getattr(hint, name, None) for name in _TYPED_DICT_KEYS)
+    if isinstance(required, frozenset) and isinstance(optional, frozenset):
+        keys |= required | optional
+    for arg in typing.get_args(hint):
+        keys |= _typed_dict_keys(arg)
+    return keys
+
+
+def _sdk_surface() -> tuple[frozenset[str], frozenset[str]]:
+    """The generation types and image members the installed SDK types (its parameter types are
+    generated from the API's schema), or nothing when they have another shape."""
     try:
         hints = typing.get_type_hints(generation_create_params.GenerationCreateParams)
-        return frozenset(a for a in typing.get_args(hints["type"]) if isinstance(a, str))
-    except Exception:  # an SDK without this shape: nothing is out of contract by type
-        return frozenset()
+    except Exception:  # an SDK whose types cannot be read: nothing is out of contract
+        return frozenset(), frozenset()
+    kinds = frozenset(a for a in typing.get_args(hints.get("type")) if isinstance(a, str))
+    members = _typed_dict_keys(hints.get("source")) | _typed_dict_keys(hints.get("image_ref"))
+    return kinds, frozenset(members)
 
 
-def _sdk_members() -> frozenset[str]:
-    params = image_ref_param.ImageRefParam
-    keys = set(params.__required_keys__) | set(params.__optional_keys__)
-    return frozenset(keys)
+# The live API's names beyond this library's contract, whatever SDK version is installed (older
+# SDKs type fewer of them, and send them through `extra_body`).  TODO(lead): catalogue
+_LIVE_TYPES: Final = frozenset({"video", "video_edit", "video_reframe", "layering"})
+_LIVE_MEMBERS: Final = frozenset({"generation_id", "file_id"})
+_SDK_TYPES, _SDK_MEMBERS = _sdk_surface()
+# What the API or the SDK can express and this library does not model: sent unchecked.
+_OTHER_TYPES: Final = (_LIVE_TYPES | _SDK_TYPES) - set(catalog.TYPES)
+_OTHER_MEMBERS: Final = (_LIVE_MEMBERS | _SDK_MEMBERS) - _IMAGE_MEMBERS
+# Each of these names can only be in a JSON text as itself, or with a \u escape.
+_OTHER_NAMES: Final = tuple(json.dumps(n).encode() for n in sorted(_OTHER_TYPES | _OTHER_MEMBERS))
 
 
-# What the SDK can express and this library does not model: such requests go unchecked.
-_OTHER_TYPES: Final = _sdk_types() - set(catalog.TYPES)
-_OTHER_MEMBERS: Final = _sdk_members() - _IMAGE_MEMBERS
-
-
-def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
-    """Check every ``client.generations.create(...)`` before it is sent; returns ``client``.
-
-    ``fetch=True`` also fetches URL images (SPEC rows 23, 24, 21, 20) with a default
-    :class:`luma_schema.fetch.Fetcher`, or with the one given.  Guarding twice is harmless (the
-    first guard's settings stay);
-    ``client.with_options(...)`` and ``client.copy(...)`` return guarded clients too, and
-    ``client.with_raw_response`` / ``with_streaming_response`` go through the guard."""
-    if not isinstance(client, (luma_agents.Luma, luma_agents.AsyncLuma)):
-        raise TypeError("guard() takes a luma_agents.Luma or luma_agents.AsyncLuma client")
-    fetcher: Fetcher | None = None
-    if fetch is True:
-        fetcher = Fetcher()
-    elif isinstance(fetch, Fetcher):
-        fetcher = fetch
-    elif fetch is not False:
-        raise TypeError("fetch must be True, False or a luma_schema.fetch.Fetcher")
-    resources = client.generations
-    if getattr(resources.create, _MARK, False):
-        return client
-    original = resources.create
-    signature = inspect.signature(original)
-    body_names = frozenset(signature.parameters) - _NOT_BODY
-    wrapper: Callable[..., Any]
-    if isinstance(client, luma_agents.AsyncLuma):
-        wrapper = _async_wrapper(client, original, signature, body_names, fetcher)
-    else:
-        wrapper = _sync_wrapper(client, original, signature, body_names, fetcher)
-    setattr(wrapper, _MARK, True)
-    vars(resources)["create"] = wrapper  # an instance attribute over the method
-    # Raw and streaming views capture `create` when first built: rebuild them over the guard.
-    client.__dict__.pop("with_raw_response", None)
-    client.__dict__.pop("with_streaming_response", None)
-    copy = client.copy
-
-    @functools.wraps(copy)
-    def guarded_copy(*args: Any, **kwargs: Any) -> Any:
-        return guard(copy(*args, **kwargs), fetch=fetcher if fetcher is not None else False)
-
-    client.__dict__["copy"] = client.__dict__["with_options"] = guarded_copy
-    return client
-
-
-def _sdk_call_error(signature: inspect.Signature, args: Any, kwargs: Any) -> bool:
-    """Whether the SDK itself refuses the call (positional, unknown or missing arguments): then
-    it must raise its own TypeError, as without the guard."""
+def _out_of_contract(body: bytes) -> list[str]:
+    """The paths of the SDK features beyond this contract that ``body`` uses."""
+    if not any(name in body for name in _OTHER_NAMES) and b"\\u" not in body:
+        return []  # none of the names can be there: no need to parse the body twice
     try:
-        signature.bind(*args, **kwargs)
-    except TypeError:
-        return True
-    return False
-
-
-def _sync_wrapper(
-    client: luma_agents.Luma,
-    original: Callable[..., Any],
-    signature: inspect.Signature,
-    body_names: frozenset[str],
-    fetcher: Fetcher | None,
-) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def create(*args: Any, **kwargs: Any) -> Any:
-        if _sdk_call_error(signature, args, kwargs):
-            return original(*args, **kwargs)
-        kwargs = _materialise(kwargs)
-        payload = _payload(kwargs, body_names)
-        if not _out_of_contract(payload):
-            report = engine.check(payload, fetch=fetcher) if fetcher is not None else engine.check(payload)
-            _verdict(client, report)
-        return original(**kwargs)
-
-    return create
-
-
-def _async_wrapper(
-    client: luma_agents.AsyncLuma,
-    original: Callable[..., Any],
-    signature: inspect.Signature,
-    body_names: frozenset[str],
-    fetcher: Fetcher | None,
-) -> Callable[..., Any]:
-    @functools.wraps(original)
-    async def create(*args: Any, **kwargs: Any) -> Any:
-        if _sdk_call_error(signature, args, kwargs):
-            return await original(*args, **kwargs)
-        kwargs = _materialise(kwargs)
-        payload = _payload(kwargs, body_names)
-        if not _out_of_contract(payload):
-            if fetcher is not None:
-                report = await engine.acheck(payload, fetch=fetcher)
-            else:
-                report = engine.check(payload)
-            _verdict(client, report)
-        return await original(**kwargs)
-
-    return create
-
-
-def _absent(value: Any) -> bool:
-    return isinstance(value, _SENTINELS)
-
-
-def _materialise(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """A one-shot iterable ``image_ref`` (a generator, say) becomes a list, so that the guard
-    and the SDK see the same items; everything else is passed on as it came."""
-    refs = kwargs.get("image_ref")
-    if (
-        refs is not None
-        and not _absent(refs)
-        and isinstance(refs, Iterable)
-        and not isinstance(refs, (list, tuple, str, bytes, Mapping))
-    ):
-        return {**kwargs, "image_ref": list(refs)}
-    return kwargs
-
-
-def _strip(value: Any) -> Any:
-    """The value as the SDK serialises it: sentinel members of mappings dropped."""
-    if isinstance(value, Mapping):
-        return {k: _strip(v) for k, v in value.items() if not _absent(v)}
-    if isinstance(value, (list, tuple)):
-        return [_strip(v) for v in value]
-    return value
-
-
-def _payload(kwargs: Mapping[str, Any], body_names: frozenset[str]) -> dict[str, Any]:
-    payload = {
-        name: _strip(value)
-        for name, value in kwargs.items()
-        if name in body_names and not _absent(value)
-    }
-    extra = kwargs.get("extra_body")
-    if isinstance(extra, Mapping):
-        payload.update((k, _strip(v)) for k, v in extra.items() if not _absent(v))
-    return payload
-
-
-def _out_of_contract(payload: Mapping[str, Any]) -> bool:
-    """Warn and say so when the request uses an SDK feature this library does not model."""
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(payload, dict):
+        return []
     paths: list[str] = []
     kind = payload.get("type")
     if isinstance(kind, str) and kind in _OTHER_TYPES:
         paths.append("type")
     images: list[tuple[str, Any]] = [("source", payload.get("source"))]
     refs = payload.get("image_ref")
-    if isinstance(refs, (list, tuple)):
+    if isinstance(refs, list):
         images += [(f"image_ref[{i}]", image) for i, image in enumerate(refs)]
     for path, image in images:
-        if isinstance(image, Mapping):
+        if isinstance(image, dict):
             paths += [
-                f"{path}.{name}"
-                for name in sorted(_OTHER_MEMBERS)
-                if name in image and image[name] is not None
+                f"{path}.{name}" for name in sorted(_OTHER_MEMBERS) if image.get(name) is not None
             ]
+    return paths
+
+
+# ---------------------------------------------------------------- the check of one request
+
+
+def _guarded(request: httpx.Request) -> bool:
+    """Whether ``request`` creates a generation (``POST <base>/generations``)."""
+    return request.method == "POST" and request.url.path.rstrip("/").endswith("/" + _ENDPOINT)
+
+
+def _unchecked(request: httpx.Request, body: bytes) -> bool:
+    """Warn and say so when the request is beyond this contract."""
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    paths = ["Content-Encoding"] if coding != "identity" else _out_of_contract(body)
     for path in paths:
         _warn(Notice(_NOT_CHECKED.id, path, _NOT_CHECKED.render(path)))
     return bool(paths)
 
 
-def _warn(notice: Notice) -> None:
-    # stacklevel: _warn, its caller (_verdict or _out_of_contract), create(), the user's line.
-    warnings.warn(notice.message, GuardWarning, stacklevel=4)
-
-
-def _verdict(client: luma_agents.Luma | luma_agents.AsyncLuma, report: Report) -> None:
+def _answer(request: httpx.Request, report: Report) -> httpx.Response | None:
+    """The server's answer to a refused request (``None`` when it is accepted); warnings go out."""
     for notice in report.warnings:
         _warn(notice)
-    if not report.ok:
-        raise _status_error(client, report)
+    if report.ok:
+        return None
+    status, body = report.to_response()
+    headers = {"x-should-retry": "false", GUARD_HEADER: "refused"}
+    return httpx.Response(status, json=body, headers=headers, request=request)
 
 
-def _status_error(
-    client: luma_agents.Luma | luma_agents.AsyncLuma, report: Report
-) -> luma_agents.APIStatusError:
-    """The exception the SDK raises when the server answers ``report``'s status and body."""
-    body = {"detail": report.detail}
-    request = httpx.Request("POST", client.base_url.join("generations"))
-    response = httpx.Response(report.status, request=request, json=body)
-    make = getattr(client, "_make_status_error_from_response", None)
-    if make is not None:
-        error = make(response)
-        if isinstance(error, luma_agents.APIStatusError):
-            return error
-    kinds: dict[int, type[luma_agents.APIStatusError]] = {
-        400: luma_agents.BadRequestError,
-        422: luma_agents.UnprocessableEntityError,
-    }
-    kind = kinds.get(report.status, luma_agents.APIStatusError)
-    return kind(f"Error code: {report.status} - {body}", response=response, body=body)
+def _warn(notice: Notice) -> None:
+    warnings.warn(notice.message, GuardWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside the guard, the SDK and its I/O stack."""
+    level, frame = 1, inspect.currentframe()
+    while frame is not None:
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if level > 1 and package not in _INNER_PACKAGES:
+            return level - 1
+        frame, level = frame.f_back, level + 1
+    return 1
+
+
+def _fetcher(fetch: bool | Fetcher) -> Fetcher | None:
+    if fetch is True:
+        return Fetcher()
+    if isinstance(fetch, Fetcher):
+        return fetch
+    if fetch is False:
+        return None
+    raise TypeError("fetch must be True, False or a luma_schema.fetch.Fetcher")
+
+
+# ---------------------------------------------------------------- the transports
+
+
+class GuardTransport(httpx.BaseTransport):
+    """An httpx transport that answers requests the API would refuse and passes the others to
+    ``transport`` (default: a new :class:`httpx.HTTPTransport`).  ``fetch``: as :func:`guard`.
+
+    For a client built from scratch, with public names only::
+
+        Luma(http_client=luma_agents.DefaultHttpxClient(transport=GuardTransport()))
+    """
+
+    def __init__(
+        self, transport: httpx.BaseTransport | None = None, *, fetch: bool | Fetcher = False
+    ) -> None:
+        self.transport = transport if transport is not None else httpx.HTTPTransport()
+        self.fetcher = _fetcher(fetch)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if _guarded(request):
+            body = request.read()
+            if not _unchecked(request, body):
+                fetcher = self.fetcher
+                report = engine.check(body, fetch=fetcher or False)
+                refusal = _answer(request, report)
+                if refusal is not None:
+                    return refusal
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class AsyncGuardTransport(httpx.AsyncBaseTransport):
+    """:class:`GuardTransport` for ``AsyncLuma`` (default transport: :class:`httpx.AsyncHTTPTransport`);
+    URL images are fetched without blocking the event loop."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        fetch: bool | Fetcher = False,
+    ) -> None:
+        self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self.fetcher = _fetcher(fetch)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if _guarded(request):
+            body = await request.aread()
+            if not _unchecked(request, body):
+                fetcher = self.fetcher
+                report = engine.check(body) if fetcher is None else await engine.acheck(body, fetcher)
+                refusal = _answer(request, report)
+                if refusal is not None:
+                    return refusal
+        return await self.transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+# ---------------------------------------------------------------- guarding a client
+
+
+def guard(client: Client, *, fetch: bool | Fetcher = False) -> Client:
+    """Guard every generation request ``client`` sends; returns ``client``.
+
+    The transports of the client's httpx client are wrapped in place (:class:`GuardTransport`, or
+    :class:`AsyncGuardTransport` for ``AsyncLuma``), so whatever shares that httpx client is
+    guarded too: ``with_raw_response``, ``with_streaming_response``, and the clients
+    ``with_options()`` and ``copy()`` return (unless given an ``http_client`` of their own).
+    ``fetch=True`` also fetches URL images (as ``check(payload, fetch=True)``) with a default
+    :class:`luma_schema.fetch.Fetcher`, or with the one given.  Guarding twice is harmless (the
+    first guard's settings stay).
+
+    The SDK keeps its httpx client in ``client._client`` and httpx keeps a client's transports in
+    ``_transport`` and ``_mounts`` (proxies): these are the attributes this function reads.  A
+    client built with ``http_client=...(transport=GuardTransport())`` needs none of them."""
+    if not isinstance(client, (luma_agents.Luma, luma_agents.AsyncLuma)):
+        raise TypeError("guard() takes a luma_agents.Luma or luma_agents.AsyncLuma client")
+    fetcher = _fetcher(fetch)
+    http = getattr(client, "_client", None)
+    given: bool | Fetcher = fetcher if fetcher is not None else False
+    kind: type[httpx.Client | httpx.AsyncClient]
+    guard_kind: type[GuardTransport | AsyncGuardTransport]
+    if isinstance(client, luma_agents.AsyncLuma):
+        kind, guard_kind = httpx.AsyncClient, AsyncGuardTransport
+    else:
+        kind, guard_kind = httpx.Client, GuardTransport
+    transports = _transports(http)
+    if not isinstance(http, kind) or transports is None:
+        raise TypeError(
+            "guard() cannot reach this client's httpx transport; build the client with "
+            "http_client=luma_agents.DefaultHttpxClient(transport=GuardTransport()) "
+            "(DefaultAsyncHttpxClient and AsyncGuardTransport for AsyncLuma)"
+        )
+    base, mounts = transports
+
+    def wrap(inner: Any) -> Any:
+        # A transport guarded already keeps its guard (and its settings).
+        if inner is None or isinstance(inner, guard_kind):
+            return inner
+        return guard_kind(inner, fetch=given)
+
+    http._transport = wrap(base)
+    http._mounts = {pattern: wrap(inner) for pattern, inner in mounts.items()}
+    return client
+
+
+def _transports(http: Any) -> tuple[Any, Mapping[Any, Any]] | None:
+    base, mounts = getattr(http, "_transport", None), getattr(http, "_mounts", None)
+    if base is None or not isinstance(mounts, dict):
+        return None
+    return base, mounts

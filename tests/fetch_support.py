@@ -25,7 +25,34 @@ PNG = (
 )
 CAP = catalog.MAX_IMAGE_BYTES
 _BLOCK = b"\0" * (1 << 20)
-NAMES = ("img.test", "alt.test", "rebind.test")
+# xn--fa-hia.de is faß.de as browsers map it (UTS 46, nontransitional); fass.de is what the
+# older IDNA 2003 mapping made of it.
+NAMES = ("img.test", "alt.test", "rebind.test", "xn--fa-hia.de", "fass.de")
+# An endless stream stops here at the latest, whatever the client does (bounded test traffic).
+SEND_LIMIT = 4 * CAP
+_GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03"
+_EMPTY_STORED_BLOCK = b"\x00\x00\x00\xff\xff"  # a deflate block that holds nothing
+
+
+def gzip_member(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+# Endless bodies: (Content-Encoding, what comes first, the block repeated after it).
+ENDLESS: dict[str, tuple[str | None, bytes, bytes]] = {
+    # A gzip member, then junk that starts no member.
+    "gzip-junk": ("gzip", gzip_member(PNG), b"\xa5" * (1 << 16)),
+    # A gzip member, then more members of 1 MiB of zeros each.
+    "gzip-members": ("gzip", gzip_member(PNG), gzip_member(_BLOCK)),
+    # Members that hold nothing (20 bytes each).
+    "gzip-empty-members": ("gzip", b"", gzip_member(b"") * 3277),
+    # One member that never ends: empty stored blocks, 5 bytes each, that decode to nothing.
+    "gzip-stored-blocks": ("gzip", _GZIP_HEAD, _EMPTY_STORED_BLOCK * 13107),
+    # A zlib stream, then junk.
+    "deflate-junk": ("deflate", zlib.compress(PNG), b"\xa5" * (1 << 16)),
+    # Plain bytes, no end.
+    "identity": (None, PNG, _BLOCK),
+}
 
 
 def _gzip_zeros(n: int) -> bytes:
@@ -84,6 +111,44 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
+    def _endless(self, name: str) -> None:
+        """Headers, then the named body without end (close-delimited), until the client
+        hangs up or ``SEND_LIMIT``; the bytes sent are recorded under ``name``."""
+        encoding, first, block = ENDLESS[name]
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        if encoding is not None:
+            self.send_header("Content-Encoding", encoding)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        self._write_until_hangup(name, first, block)
+
+    def _write_until_hangup(self, name: str, first: bytes, block: bytes) -> None:
+        sent = 0
+        try:
+            self.wfile.write(first)
+            sent = len(first)
+            while sent < SEND_LIMIT and not self.server.stopping.is_set():
+                self.wfile.write(block)
+                sent += len(block)
+        finally:
+            self.server.sent[name] = sent
+
+    def _tiny_chunks(self, n: int) -> None:
+        """A PNG, then ``n`` chunks of one zero byte each: a valid chunked body."""
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"%x\r\n%b\r\n" % (len(PNG), PNG))
+        self.wfile.write(b"1\r\n\0\r\n" * n + b"0\r\n\r\n")
+
+    def _informational(self, n: int) -> None:
+        """``n`` answers ``100 Continue``, then a PNG."""
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n" * n)
+        self._send(200, PNG)
+
     def do_GET(self) -> None:
         self.server.requests.append((self.headers.get("Host", ""), self.path))
         parts = urlsplit(self.path)
@@ -120,6 +185,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 if self.server.stopping.wait(0.1):
                     break
+        elif path.startswith("/endless/"):
+            self._endless(path.removeprefix("/endless/"))
+        elif path == "/tiny-chunks":
+            self._tiny_chunks(int(query["n"][0]))
+        elif path == "/informational":
+            self._informational(int(query["n"][0]))
+        elif path == "/gzip-junk":  # one member, then 20 MiB that is no member
+            self._send(200, self.server.junk(), Content_Encoding="gzip")
+        elif path == "/gzip-then-zeros":  # a PNG member, then a member of 60 MiB of zeros
+            self._send(200, self.server.zeros(), Content_Encoding="gzip")
+        elif path == "/gzip-two-members":  # a PNG cut in two members
+            body = gzip_member(PNG[:20]) + gzip_member(PNG[20:])
+            self._send(200, body, Content_Encoding="gzip")
+        elif path == "/gzip-zero-padding":  # a member, then zero bytes
+            self._send(200, gzip_member(PNG) + b"\0" * 64, Content_Encoding="gzip")
+        elif path == "/deflate-png":
+            self._send(200, zlib.compress(PNG), Content_Encoding="deflate")
+        elif path == "/deflate-two-streams":  # deflate is one stream: a second is junk
+            self._send(200, zlib.compress(PNG) + zlib.compress(PNG), Content_Encoding="deflate")
+        elif path == "/hold":  # answers once the test lets it (10 s at most)
+            self.server.held.append(path)
+            self.server.release.wait(10)
+            self._send(200, PNG)
         elif path == "/barrier":
             self.server.barrier.wait()  # type: ignore[attr-defined]
             self._send(200, PNG)
@@ -131,7 +219,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(int(path.rsplit("/", 1)[1]), b"", ctype="text/plain")
         elif path == "/redirect":
             status = int(query.get("status", ["302"])[0])
-            self._send(status, b"", ctype=None, Location=query["to"][0])
+            # The Location goes out byte for byte as given: UTF-8 text is sent as UTF-8.
+            location = query["to"][0].encode("utf-8").decode("latin-1")
+            self._send(status, b"", ctype=None, Location=location)
         elif path.startswith("/chain/"):
             n = int(path.rsplit("/", 1)[1])
             if n == 0:
@@ -165,8 +255,13 @@ class Server(http.server.ThreadingHTTPServer):
         self.tls = tls
         self.accepted = 0
         self.requests: list[tuple[str, str]] = []
+        self.sent: dict[str, int] = {}
+        self.held: list[str] = []
+        self.release = threading.Event()
         self.stopping = threading.Event()
         self._bomb: bytes | None = None
+        self._zeros: bytes | None = None
+        self._junk: bytes | None = None
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.daemon = True
         self._thread.start()
@@ -179,6 +274,18 @@ class Server(http.server.ThreadingHTTPServer):
         if self._bomb is None:
             self._bomb = _gzip_zeros(CAP + (1 << 20))
         return self._bomb
+
+    def zeros(self) -> bytes:
+        """A gzip member of PNG, then one of 60 MiB of zeros (made once)."""
+        if self._zeros is None:
+            self._zeros = gzip_member(PNG) + _gzip_zeros(60 << 20)
+        return self._zeros
+
+    def junk(self) -> bytes:
+        """A gzip member of PNG, then 20 MiB that start no member (made once)."""
+        if self._junk is None:
+            self._junk = gzip_member(PNG) + b"\xa5" * (20 << 20)
+        return self._junk
 
     def get_request(self) -> tuple[Any, Any]:
         sock, addr = self.socket.accept()
@@ -202,9 +309,13 @@ class Server(http.server.ThreadingHTTPServer):
     def reset(self) -> None:
         self.accepted = 0
         self.requests.clear()
+        self.sent.clear()
+        self.held.clear()
+        self.release.clear()
 
     def stop(self) -> None:
         self.stopping.set()
+        self.release.set()
         self.shutdown()
         self.server_close()
 
@@ -218,6 +329,7 @@ class Site:
         cert = self.ca.issue_cert(*NAMES, "127.0.0.1", "127.0.0.2", "::1")
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(tls)
+        tls.sni_callback = self._note_server_name
         self.public = Server("127.0.0.1", 0, tls)
         self.port = self.public.port
         self.private = Server("127.0.0.2", self.port, tls)
@@ -229,6 +341,10 @@ class Site:
             self.v6 = None
         self.answers: dict[str, list[list[str]]] = {}
         self.lookups: list[str] = []
+        self.server_names: list[str | None] = []  # the TLS server name of each handshake
+
+    def _note_server_name(self, sock: Any, name: str | None, ctx: Any) -> None:
+        self.server_names.append(name)
 
     def servers(self) -> list[Server]:
         return [s for s in (self.public, self.private, self.plain, self.v6) if s is not None]
@@ -249,13 +365,14 @@ class Site:
         script = self.answers.get(host)
         if script:
             return script.pop(0) if len(script) > 1 else script[0]
-        if host in ("img.test", "alt.test"):
+        if host in ("img.test", "alt.test", "xn--fa-hia.de", "fass.de"):
             return ["127.0.0.1"]
         raise OSError("no such host")
 
     def reset(self) -> None:
         self.answers.clear()
         self.lookups.clear()
+        self.server_names.clear()
         for server in self.servers():
             server.reset()
 

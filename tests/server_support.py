@@ -1,8 +1,10 @@
-"""Helpers for the server tests: a real uvicorn on a free loopback port, and image checks."""
+"""Helpers for the server tests: a real uvicorn on a free loopback port, one request per rule
+with the engine's answer, raw HTTP exchanges, and image checks."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import struct
 import threading
@@ -14,19 +16,75 @@ from typing import Any
 
 import uvicorn
 
+import luma_schema
+
 API_KEY = "luma-api-test"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg=="
+)
+URL = {"url": "https://example.com/a.png"}
+EDIT = {"type": "image_edit", "prompt": "x"}
+
+# One request breaking each rule that needs no network (and a few more forms of row 1): the
+# payloads are inputs; the answers they must get are the engine's (``expected``).
+RULE_CASES: list[tuple[str, Any]] = [
+    ("body_not_object", b"[]"),
+    ("body_not_object", b'{"prompt": "unterminated'),
+    ("body_not_object", b'{"prompt":"a","prompt":"b"}'),
+    ("body_not_object", b""),
+    ("body_not_object", b'{"prompt": NaN}'),
+    ("wrong_type", {"prompt": 5}),
+    ("wrong_type", {"prompt": "x", "image_ref": [None]}),
+    ("model_unknown", {"prompt": "x", "model": "uni-2"}),
+    ("type_unsupported", {"prompt": "x", "type": "video"}),
+    ("prompt_missing", {}),
+    ("prompt_length", {"prompt": ""}),
+    ("prompt_length", {"prompt": "x" * 6001}),
+    ("aspect_ratio_invalid", {"prompt": "x", "aspect_ratio": "4:3"}),
+    ("style_invalid", {"prompt": "x", "style": "anime"}),
+    ("output_format_invalid", {"prompt": "x", "output_format": "webp"}),
+    ("user_id_length", {"prompt": "x", "user_id": "u" * 257}),
+    ("source_required", EDIT),
+    ("source_forbidden", {"prompt": "x", "source": URL}),
+    ("image_ref_edit_max", {**EDIT, "source": URL, "image_ref": [URL] * 9}),
+    ("image_ref_max", {"prompt": "x", "image_ref": [URL] * 10}),
+    ("url_and_data", {**EDIT, "source": {**URL, "data": PNG_1PX, "media_type": "image/png"}}),
+    ("url_or_data", {"prompt": "x", "image_ref": [{}]}),
+    ("media_type_required", {**EDIT, "source": {"data": PNG_1PX}}),
+    ("manga_portrait", {"prompt": "x", "style": "manga", "aspect_ratio": "16:9"}),
+    (
+        "base64_invalid",
+        {**EDIT, "source": {"data": "iVBORw0KGgoAAAANSUhEUgAAAAUA...", "media_type": "image/png"}},
+    ),
+    ("not_an_image", {"prompt": "x", "image_ref": [{**URL, "media_type": "text/plain"}]}),
+    ("url_not_fetchable", {**EDIT, "source": {"url": "https://127.0.0.1/a.png"}}),
+    ("url_not_fetchable", {"prompt": "x", "image_ref": [URL, {"url": "http://example.com/a"}]}),
+]
+
+
+def content(payload: Any) -> bytes:
+    """The bytes sent for a payload: bytes as they are, anything else as JSON."""
+    return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+
+
+def expected(payload: Any) -> tuple[int, dict[str, str]]:
+    """The API's answer to a refused payload, as the engine gives it."""
+    report = luma_schema.check(content(payload))
+    assert not report.ok
+    return report.to_response()
 
 
 @contextmanager
-def running(app: Any) -> Iterator[str]:
+def running(app: Any, **config: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
+    options = {"log_level": "warning", "lifespan": "off", "access_log": False, **config}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -86,6 +144,43 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     entropy = data[pos:-2]
     assert entropy and b"\xff" not in entropy.replace(b"\xff\x00", b"")
     return size
+
+
+def read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length from a blocking socket."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        more = conn.recv(65536)
+        if not more:
+            raise ConnectionError(f"closed before a response: {received!r}")
+        received += more
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        more = conn.recv(65536)
+        if not more:
+            break
+        body += more
+    return int(lines[0].split(" ")[1]), headers, body[:length]
+
+
+def closed_by_peer(conn: socket.socket, within: float) -> bool:
+    """Whether the peer closes ``conn`` within ``within`` seconds (bytes before that are read
+    and dropped)."""
+    conn.settimeout(within)
+    try:
+        while conn.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    return True
 
 
 async def raw_exchange(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import luma_schema
-from luma_schema.cli import _CHUNK
+from luma_schema._cli.inputs import CHUNK
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "requests.jsonl"
 LINES = [line for line in EXAMPLES.read_text().splitlines() if line.strip()]
@@ -42,39 +42,58 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     every example."""
     path = tmp_path_factory.mktemp("cli") / "mixed.jsonl"
     path.write_text("".join(LINES[i % len(LINES)] + "\n" for i in range(COUNT)))
-    assert path.stat().st_size > 5 * _CHUNK
+    assert path.stat().st_size > 5 * CHUNK
     return path
 
 
-def expected_tally(path: Path) -> tuple[Counter[int], Counter[str]]:
-    by_status: Counter[int] = Counter()
-    by_rule: Counter[str] = Counter()
-    for line in path.read_bytes().splitlines():
-        report = luma_schema.check(line)
-        by_status[report.status] += 1
-        if report.errors:
-            by_rule[report.errors[0].rule] += 1
-    return by_status, by_rule
+class Expected:
+    """The summary's counts, computed from ``luma_schema.check`` line by line."""
+
+    def __init__(self, path: Path) -> None:
+        self.by_status: Counter[int] = Counter()
+        self.by_rule: Counter[str] = Counter()
+        self.by_warning: Counter[str] = Counter()
+        self.warned = 0
+        for line in path.read_bytes().splitlines():
+            report = luma_schema.check(line)
+            self.by_status[report.status] += 1
+            if report.errors:
+                self.by_rule[report.errors[0].rule] += 1
+            self.warned += bool(report.warnings)
+            self.by_warning.update({w.code for w in report.warnings})
 
 
-def test_the_summary_counts_requests_by_status_and_by_rule(mixed: Path) -> None:
-    by_status, by_rule = expected_tally(mixed)
+def ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def test_the_summary_counts_requests_by_status_rule_and_warning(mixed: Path) -> None:
+    expected = Expected(mixed)
+    valid = expected.by_status[201]
+    assert expected.warned and expected.by_warning  # the examples hold warned requests
     result = cli("--summary-only", "--format", "json", str(mixed))
     assert result.returncode == 1 and result.stderr == ""
     summary = json.loads(result.stdout)
-    assert summary["requests"] == COUNT
-    assert summary["valid"] == by_status[201]
-    assert summary["invalid"] == COUNT - by_status[201]
-    assert summary["by_status"] == {str(s): n for s, n in sorted(by_status.items())}
-    assert summary["by_rule"] == dict(by_rule)
-    assert list(summary["by_rule"].values()) == sorted(by_rule.values(), reverse=True)
+    assert summary == {
+        "requests": COUNT,
+        "valid": valid,
+        "invalid": COUNT - valid,
+        "with_warnings": expected.warned,
+        "by_status": {str(s): n for s, n in sorted(expected.by_status.items())},
+        "by_rule": dict(ranked(expected.by_rule)),
+        "by_warning": dict(ranked(expected.by_warning)),
+        "input_errors": 0,
+        "skipped": 0,
+    }
+    assert list(summary["by_rule"]) == [rule for rule, _ in ranked(expected.by_rule)]
 
     text = cli("--summary-only", str(mixed)).stdout.splitlines()
-    assert text[0] == f"{COUNT} requests: {by_status[201]} valid, {COUNT - by_status[201]} invalid"
-    assert text[1] == "  by status: " + ", ".join(f"{s} {n}" for s, n in sorted(by_status.items()))
-    ranked = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))
-    assert text[2] == "  by rule: " + ", ".join(f"{rule} {n}" for rule, n in ranked)
-    assert len(text) == 3
+    assert text == [
+        f"{COUNT} requests: {valid} valid, {COUNT - valid} invalid, {expected.warned} with warnings",
+        "  by status: " + ", ".join(f"{s} {n}" for s, n in sorted(expected.by_status.items())),
+        "  by rule: " + ", ".join(f"{rule} {n}" for rule, n in ranked(expected.by_rule)),
+        "  by warning: " + ", ".join(f"{code} {n}" for code, n in ranked(expected.by_warning)),
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -85,15 +104,14 @@ def test_jobs_give_the_same_output_in_input_order(mixed: Path, fmt: str) -> None
     assert one.returncode == two.returncode == every_core.returncode == 1
     assert one.stdout == two.stdout == every_core.stdout
     if fmt == "json":
-        sources = [json.loads(line)["source"] for line in one.stdout.splitlines()]
-        assert sources == [f"{mixed}:{i}" for i in range(1, COUNT + 1)]
+        places = [(r["file"], r["line"]) for r in map(json.loads, one.stdout.splitlines())]
+        assert places == [(str(mixed), i) for i in range(1, COUNT + 1)]
 
 
 def test_only_invalid_prints_only_the_failures(mixed: Path) -> None:
     result = cli("--only-invalid", "--format", "json", str(mixed))
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    by_status, _ = expected_tally(mixed)
-    assert len(records) == COUNT - by_status[201]
+    assert len(records) == COUNT - Expected(mixed).by_status[201]
     assert all(not record["ok"] for record in records)
 
 
@@ -170,25 +188,3 @@ def test_a_large_file_streams_in_bounded_memory(tmp_path: Path, jobs: str) -> No
     code, peak_kb = map(int, result.stdout.split())
     assert code == 0
     assert peak_kb < 100_000
-
-
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_runs_of_lines_keep_every_line_and_its_number(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], jobs: str
-) -> None:
-    # Runs of 64 bytes: lines longer than a run, CRLF, blank lines, no final newline.
-    from luma_schema import cli as cli_module
-
-    monkeypatch.setattr(cli_module, "_CHUNK", 64)
-    long = json.dumps({"prompt": "x" * 300, "model": "uni-2"})
-    lines = [LINES[0], "", long, "   ", LINES[1] + "\r", "\t", LINES[2], long, LINES[3]]
-    path = tmp_path / "odd.jsonl"
-    path.write_bytes("\n".join(lines).encode())
-    code = cli_module.main(["check", "--format", "json", "--jobs", jobs, str(path)])
-    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    expected = [(f"{path}:{n}", text) for n, text in enumerate(lines, 1) if text.strip()]
-    assert [p["source"] for p in printed] == [where for where, _ in expected]
-    for record, (_, text) in zip(printed, expected, strict=True):
-        report = luma_schema.check(text)
-        assert (record["status"], record["detail"]) == (report.status, report.detail)
-    assert code == 1

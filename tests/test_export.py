@@ -17,9 +17,20 @@ from openapi_spec_validator import validate as validate_openapi
 
 import luma_schema
 from luma_schema import catalog, media
-from luma_schema.export import files, markdown
+from luma_schema.export import files, markdown, typeschema
 from luma_schema.export import jsonschema as exporter
-from luma_schema.rules import Expressible, MaxBytes, Rule, Scope
+from luma_schema.rules import (
+    MISSING,
+    Expressible,
+    JsonBody,
+    JsonTypes,
+    Length,
+    MaxBytes,
+    OneOf,
+    Required,
+    Rule,
+    Scope,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -239,9 +250,113 @@ def test_openapi_documents_every_status_and_header() -> None:
     )
     text = json.dumps(document)
     assert "#/$defs/" not in text
-    request = document["components"]["schemas"]["GenerationRequest"]
-    assert request["properties"]["source"]["then"] == {"$ref": "#/components/schemas/SourceImage"}
+
+
+def test_openapi_schemas_are_the_types_schemas() -> None:
+    """What code generators read: the request body is the types schema (a request body, so that
+    openapi-typescript keeps defaulted fields optional), with one named Image."""
+    document = luma_schema.openapi()
+    post = document["paths"][catalog.ENDPOINT]["post"]
+    assert post["requestBody"] == {"$ref": "#/components/requestBodies/GenerationRequest"}
+    body = document["components"]["requestBodies"]["GenerationRequest"]
+    assert body["required"] is True
+    request = body["content"]["application/json"]["schema"]
+    types = typeschema.request_types_schema()
+    image = types["$defs"].pop(typeschema.IMAGE_TYPE)
+    expected = json.loads(
+        json.dumps({k: v for k, v in types.items() if k not in ("$schema", "$defs")}).replace(
+            "#/$defs/", "#/components/schemas/"
+        )
+    )
+    assert request == expected
+    schemas = document["components"]["schemas"]
+    assert set(schemas) == {"Image", "Generation", "GenerationOutput", "Error"}
+    assert schemas["Image"] == image
+    assert request["properties"]["source"]["anyOf"] == [
+        {"$ref": "#/components/schemas/Image"},
+        {"type": "null"},
+    ]
     assert request["properties"]["image_ref"]["items"] == {"$ref": "#/components/schemas/Image"}
+    generation = schemas["Generation"]
+    assert generation["properties"]["output"]["items"] == {
+        "$ref": "#/components/schemas/GenerationOutput"
+    }
+    for schema in schemas.values():
+        Draft202012Validator.check_schema(schema)
+    Draft202012Validator.check_schema(request)
+
+
+# ---------------------------------------------------------------- the types schema
+
+
+def test_every_rule_kind_has_a_types_exporter() -> None:
+    assert set(typeschema.TYPE_EXPORTERS) == set(exporter.rule_kinds())
+
+
+def test_importing_the_types_exporter_fails_for_a_kind_without_a_function() -> None:
+    script = (
+        "from dataclasses import dataclass\n"
+        "from luma_schema import rules\n"
+        "import luma_schema.export.jsonschema as j\n"
+        "@dataclass(frozen=True, slots=True, repr=False)\n"
+        "class Novel(rules.Rule):\n"
+        "    pass\n"
+        "rules.Novel = Novel\n"
+        "rules.__all__.append('Novel')\n"
+        "import luma_schema.export.typeschema\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "the types schema exporter has no function for rule kinds ['Novel']" in proc.stderr
+
+
+def test_types_schema_holds_what_every_request_can_hold() -> None:
+    types = typeschema.request_types_schema()
+    Draft202012Validator.check_schema(types)
+    properties = types["properties"]
+    assert list(properties) == [f.name for f in catalog.FIELDS]
+    assert types["required"] == [r.field for r in catalog.RULES if isinstance(r, Required)]
+    assert types["additionalProperties"] is False
+    for field in catalog.FIELDS:
+        node = properties[field.name]
+        if field.default is MISSING:
+            assert "default" not in node
+        else:
+            default = list(field.default) if isinstance(field.default, tuple) else field.default
+            assert node["default"] == default
+        assert ("anyOf" in node) is field.nullable
+    for rule in catalog.RULES:
+        if isinstance(rule, OneOf):
+            node = properties[rule.field]
+            node = node["anyOf"][0] if "anyOf" in node else node
+            assert node["enum"] == list(rule.values)
+    image = types["$defs"][typeschema.IMAGE_TYPE]
+    assert image["title"] == typeschema.IMAGE_TYPE and image["additionalProperties"] is False
+    assert list(image["properties"]) == [m.name for m in catalog.IMAGE_MEMBERS]
+    image_ref = {"$ref": f"#/$defs/{typeschema.IMAGE_TYPE}"}
+    assert properties["source"]["anyOf"] == [image_ref, {"type": "null"}]
+    assert properties["image_ref"]["items"] == image_ref
+
+
+# Kinds the types state as keywords (type, enum, required, lengths); every other rule is named,
+# with its status and message, in the description of what it reads.
+_STATED = (JsonBody, JsonTypes, OneOf, Required, Length)
+
+
+def test_types_schema_describes_the_rules_it_cannot_state() -> None:
+    types = typeschema.request_types_schema()
+    descriptions = [node["description"] for node in _walk(types) if "description" in node]
+    for rule in catalog.RULES:
+        if isinstance(rule, _STATED):
+            continue
+        note = f'{rule.status} "{exporter.rule_entry(rule)["message"]}"'
+        assert any(note in text for text in descriptions), rule.id
 
 
 # ---------------------------------------------------------------- Markdown

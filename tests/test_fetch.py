@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import tracemalloc
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,6 +209,29 @@ def test_tls_is_verified_for_the_url_host(fetcher: Fetcher, world: Site) -> None
         [],
     )
     assert world.public.requests == []
+
+
+def test_an_international_host_is_mapped_once_for_lookup_tls_and_host(
+    fetcher: Fetcher, world: Site
+) -> None:
+    """faß.de is xn--fa-hia.de as browsers map it (UTS 46, nontransitional); the older IDNA
+    2003 mapping made it fass.de, another registered domain.  The resolver, the TLS server name
+    (and the certificate check) and the Host header all get the one mapped name."""
+    assert one(fetcher, f"https://faß.de:{world.port}/png") == ([], [])
+    assert world.lookups == ["xn--fa-hia.de"]
+    assert world.server_names == ["xn--fa-hia.de"]
+    assert world.public.requests == [(f"xn--fa-hia.de:{world.port}", "/png")]
+
+
+def test_a_redirect_to_an_international_host_is_mapped_the_same(
+    fetcher: Fetcher, world: Site
+) -> None:
+    # The Location goes out as UTF-8 bytes, as browsers read it.
+    location = urllib.parse.quote(f"https://faß.de:{world.port}/png", safe="")
+    assert one(fetcher, world.url(f"/redirect?to={location}")) == ([], [])
+    assert world.lookups == ["img.test", "xn--fa-hia.de"]
+    assert world.server_names == ["img.test", "xn--fa-hia.de"]
+    assert world.public.requests[-1] == (f"xn--fa-hia.de:{world.port}", "/png")
 
 
 def test_the_default_roots_do_not_trust_the_test_ca(world: Site) -> None:
@@ -536,7 +560,7 @@ def test_the_core_import_loads_no_extra() -> None:
 import sys
 import luma_schema
 luma_schema.check({"prompt": "x"})
-print(sorted(m for m in ("httpx", "httpcore", "luma_agents") if m in sys.modules))
+print(sorted(m for m in ("httpx", "httpcore", "luma_agents", "ada_url", "idna") if m in sys.modules))
 from luma_schema import fetch, sdk
 print(callable(fetch.Fetcher), callable(sdk.guard))
 """

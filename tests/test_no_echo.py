@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,29 @@ def test_the_cli_prints_no_planted_secret(tmp_path: Path) -> None:
             lines = (result.stdout + result.stderr).splitlines()
             assert len(lines) > 100
             assert not [line for line in lines if any(s in line for s in found)]
+
+
+def test_fastapi_routes_echo_no_planted_secret() -> None:
+    # A route declaring GenerationRequest as its body: FastAPI's own 422 would list the input.
+    from fastapi.testclient import TestClient
+
+    from luma_schema.server import install
+
+    app = FastAPI()
+    install(app)
+
+    @app.post("/declared", status_code=201)
+    async def declared(request: luma_schema.GenerationRequest) -> dict[str, str]:
+        return {"type": request.type}
+
+    secret = f"tok{uuid.uuid4().hex}"
+    with TestClient(app) as client:
+        for request in planted(secret):
+            text = json.dumps(request)
+            with_nan = text[:-1] + ', "n": NaN}' if isinstance(request, dict) else text
+            for body in (text, with_nan):
+                response = client.post(
+                    "/declared", content=body, headers={"Content-Type": "application/json"}
+                )
+                assert response.status_code < 500, request
+                assert secret not in response.text, (request, response.text)

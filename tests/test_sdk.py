@@ -1,6 +1,8 @@
-"""luma_schema.sdk.guard around the real luma-agents clients, over loopback sockets only.
+"""luma_schema.sdk: the guard in the httpx transport of the real luma-agents clients, over
+loopback sockets only.  Runs against whichever luma-agents is importable (the `sdk` extra's
+version, or the oldest supported one put first on the path: see docs/sdk.md).
 
-Expected messages are SPEC section 2's strings, written out here."""
+Expected messages are the documented strings, written out here."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+import httpx
 import luma_agents
 import pytest
 import uvicorn
@@ -26,13 +30,14 @@ from luma_agents import (
     Luma,
     UnprocessableEntityError,
 )
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from luma_schema.fetch import Fetcher
-from luma_schema.sdk import GuardWarning, guard
+from luma_schema.sdk import AsyncGuardTransport, GuardTransport, GuardWarning, guard
 
 TOKEN = "luma-api-test"
 BIG = 4 * math.ceil((50 * 1024 * 1024 + 1) / 3)  # base64 length of 50 MiB + 1 bytes
@@ -93,28 +98,41 @@ INVALID = [
 IDS = [detail.split(":")[0][:20] + str(i) for i, (*_, detail) in enumerate(INVALID)]
 
 
+def generation(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11",
+        "created_at": "2026-04-01T00:00:00Z",
+        "model": body.get("model", "uni-1"),
+        "state": "queued",
+        "type": body.get("type", "image"),
+        "output": [],
+    }
+
+
 class Api:
     """A small loopback API: records each POST /v1/generations body and answers 201."""
 
     def __init__(self) -> None:
         self.bodies: list[Any] = []
         self.auth: list[str | None] = []
+        self.gets = 0
 
         async def create(request: Request) -> JSONResponse:
             body = await request.json()
             self.bodies.append(body)
             self.auth.append(request.headers.get("authorization"))
-            generation = {
-                "id": "3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11",
-                "created_at": "2026-04-01T00:00:00Z",
-                "model": body.get("model", "uni-1"),
-                "state": "queued",
-                "type": body.get("type", "image"),
-                "output": [],
-            }
-            return JSONResponse(generation, status_code=201)
+            return JSONResponse(generation(body), status_code=201)
 
-        app = Starlette(routes=[Route("/v1/generations", create, methods=["POST"])])
+        async def get(request: Request) -> JSONResponse:
+            self.gets += 1
+            return JSONResponse(generation({}))
+
+        app = Starlette(
+            routes=[
+                Route("/v1/generations", create, methods=["POST"]),
+                Route("/v1/generations/{id}", get, methods=["GET"]),
+            ]
+        )
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -146,6 +164,7 @@ def api() -> Iterator[Api]:
 def recorded(api: Api) -> Api:
     api.bodies.clear()
     api.auth.clear()
+    api.gets = 0
     return api
 
 
@@ -198,6 +217,7 @@ def test_invalid_requests_raise_the_sdk_error(
     exc = caught.value
     assert type(exc) is kind
     assert exc.status_code == status
+    assert exc.response.status_code == status
     assert exc.body == {"detail": detail}
     assert exc.response.json() == {"detail": detail}
     assert str(exc.request.url) == f"http://127.0.0.1:{closed_port}/v1/generations"
@@ -257,10 +277,10 @@ def test_extra_body_is_checked_as_the_sdk_sends_it(closed_port: int) -> None:
 
 def test_raw_and_derived_clients_are_guarded(closed_port: int) -> None:
     client = sync_client(f"http://127.0.0.1:{closed_port}/v1")
-    raw_before = client.with_raw_response  # built before the guard: rebuilt by it
-    assert raw_before is client.with_raw_response
+    raw = client.with_raw_response  # built before the guard
     guard(client)
     for create in (
+        raw.generations.create,
         client.with_raw_response.generations.create,
         client.with_options(timeout=3).generations.create,
         client.copy(max_retries=0).generations.create,
@@ -272,16 +292,72 @@ def test_raw_and_derived_clients_are_guarded(closed_port: int) -> None:
         pass
 
 
-def test_guard_returns_the_client_and_is_idempotent(closed_port: int) -> None:
+def test_a_refusal_is_the_guards_answer_and_is_not_retried(closed_port: int) -> None:
+    seen: list[httpx.Request] = []
+
+    class Counting(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return self.inner.handle_request(request)
+
+    http = luma_agents.DefaultHttpxClient(transport=Counting(GuardTransport()))
+    client = Luma(
+        auth_token=TOKEN,
+        base_url=f"http://127.0.0.1:{closed_port}/v1",
+        max_retries=3,
+        http_client=http,
+    )
+    _OPEN.append(client)
+    with pytest.raises(BadRequestError) as caught:
+        client.generations.create(prompt="")
+    assert len(seen) == 1  # answered once: the SDK does not retry the guard's 400
+    assert caught.value.response.headers["X-Luma-Schema-Guard"] == "refused"
+    assert caught.value.response.headers["x-should-retry"] == "false"
+
+
+def test_guard_returns_the_client_and_guarding_twice_changes_nothing(
+    recorded: Api, site: Site
+) -> None:
+    client = sync_client(recorded.base_url)
+    assert guard(client) is client
+    site.reset()
+    fetcher = Fetcher(
+        timeout=5.0,
+        verify=site.client_context(),
+        resolver=site.resolve,
+        allow_private=["127.0.0.1"],
+    )
+    assert guard(client, fetch=fetcher) is client  # the first guard's settings stay: no fetch
+    with pytest.warns(GuardWarning) as caught:
+        client.generations.create(
+            prompt="p", image_ref=[{"url": site.url("/status/404")}], extra_body={"colour": 1}
+        )
+    # One guard, not two: each warning once, and the URL was not fetched.
+    assert [str(w.message) for w in caught if w.category is GuardWarning] == [
+        "colour: unknown field, ignored"
+    ]
+    assert site.seen() == 0
+    assert len(recorded.bodies) == 1
+
+
+def test_guard_refuses_what_is_not_a_client(
+    closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = sync_client(f"http://127.0.0.1:{closed_port}/v1")
-    assert guard(client) is client
-    create = client.generations.create
-    assert guard(client) is client
-    assert client.generations.create is create
     with pytest.raises(TypeError):
         guard(object())  # type: ignore[type-var]
     with pytest.raises(TypeError):
         guard(client, fetch=1)  # type: ignore[arg-type]
+    # A client whose httpx client cannot be reached: the error names the public route.
+    other = Luma(auth_token=TOKEN, base_url=f"http://127.0.0.1:{closed_port}/v1")
+    with monkeypatch.context() as patch:
+        patch.setattr(other, "_client", None)
+        with pytest.raises(TypeError, match="GuardTransport"):
+            guard(other)
+    other.close()
 
 
 # ---------------------------------------------------------------- valid: sent untouched
@@ -351,7 +427,7 @@ def test_a_generator_of_references_is_sent_whole(recorded: Api) -> None:
 def test_unknown_fields_warn_and_are_sent(recorded: Api) -> None:
     client = guard(sync_client(recorded.base_url))
     with pytest.warns(GuardWarning) as caught:
-        client.generations.create(prompt="p", layering={"resolution": "1k"})
+        client.generations.create(prompt="p", extra_body={"layering": {"resolution": "1k"}})
     assert [str(w.message) for w in caught if w.category is GuardWarning] == [
         "layering: unknown field, ignored"
     ]
@@ -381,6 +457,115 @@ def test_sdk_features_beyond_the_contract_go_unchecked(
     ]
     assert {w.filename for w in caught if w.category is GuardWarning} == {__file__}
     assert recorded.bodies == [params]
+
+
+class Picture(BaseModel):
+    url: str
+
+
+def test_what_is_checked_is_what_the_sdk_serialised(recorded: Api) -> None:
+    """The SDK serialises pydantic models and datetimes its own way: the guard reads its bytes."""
+    client = guard(sync_client(recorded.base_url))
+    url = "https://example.com/cat.png"
+    client.generations.create(
+        prompt="p",
+        type="image_edit",
+        source=Picture(url=url),  # type: ignore[arg-type]
+        user_id=datetime(2026, 4, 1, 12, 30),  # type: ignore[arg-type]
+    )
+    assert recorded.bodies == [
+        {
+            "prompt": "p",
+            "type": "image_edit",
+            "source": {"url": url},
+            "user_id": "2026-04-01T12:30:00",
+        }
+    ]
+    with pytest.raises(UnprocessableEntityError) as caught:
+        client.generations.create(
+            prompt="p",
+            type="image_edit",
+            source=Picture(url="http://example.com/cat.png"),  # type: ignore[arg-type]
+        )
+    assert caught.value.body == {"detail": "source: failed to fetch URL"}
+    assert len(recorded.bodies) == 1
+
+
+def test_other_requests_pass_unread(recorded: Api) -> None:
+    client = guard(sync_client(recorded.base_url))
+    assert client.generations.get("3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11").state == "queued"
+    assert recorded.gets == 1
+
+
+def test_a_client_built_on_the_guard_transport(recorded: Api, closed_port: int) -> None:
+    """The route with public names only: the SDK's http_client, holding the guard transport."""
+    http = luma_agents.DefaultHttpxClient(transport=GuardTransport())
+    client = Luma(auth_token=TOKEN, base_url=recorded.base_url, max_retries=0, http_client=http)
+    _OPEN.append(client)
+    with pytest.raises(BadRequestError) as caught:
+        client.generations.create(prompt="p", model="uni-2")
+    assert caught.value.body == {"detail": "Unknown model: uni-2"}
+    client.generations.create(prompt="p")
+    assert recorded.bodies == [{"prompt": "p"}]
+    assert guard(client) is client  # already guarded: nothing is added
+    with pytest.warns(GuardWarning) as warned:
+        client.generations.create(prompt="p", extra_body={"colour": 1})
+    assert len([w for w in warned if w.category is GuardWarning]) == 1
+
+    async def main() -> None:
+        transport = AsyncGuardTransport(httpx.AsyncHTTPTransport())
+        aclient = AsyncLuma(
+            auth_token=TOKEN,
+            base_url=recorded.base_url,
+            max_retries=0,
+            http_client=luma_agents.DefaultAsyncHttpxClient(transport=transport),
+        )
+        async with aclient:
+            with pytest.raises(UnprocessableEntityError):
+                await aclient.generations.create(prompt="p", style="manga", aspect_ratio="1:1")
+            await aclient.generations.create(prompt="q")
+
+    asyncio.run(main())
+    assert recorded.bodies[-1] == {"prompt": "q"}
+
+
+def test_proxy_mounts_are_guarded(closed_port: int) -> None:
+    """A transport mounted for some URLs (as httpx does for proxies) is guarded as well."""
+    base = f"http://127.0.0.1:{closed_port}"
+    http = httpx.Client(mounts={base: httpx.HTTPTransport()})
+    client = guard(Luma(auth_token=TOKEN, base_url=f"{base}/v1", max_retries=0, http_client=http))
+    _OPEN.append(client)
+    with pytest.raises(BadRequestError):
+        client.generations.create(prompt="")
+    with pytest.raises(APIConnectionError):  # the valid request did go through the mount
+        client.generations.create(prompt="p")
+
+
+def test_a_body_in_a_content_coding_goes_unchecked(recorded: Api) -> None:
+    client = guard(sync_client(recorded.base_url))
+    with pytest.warns(GuardWarning) as caught:
+        client.generations.create(prompt="", extra_headers={"Content-Encoding": "br"})
+    assert [str(w.message) for w in caught if w.category is GuardWarning] == [
+        "Content-Encoding: outside this library's contract; request sent unchecked"
+    ]
+    assert recorded.bodies == [{"prompt": ""}]
+
+
+def test_warnings_name_the_callers_line(recorded: Api) -> None:
+    async def main() -> None:
+        async with guard(async_client(recorded.base_url)) as client:
+            await client.generations.create(prompt="p", extra_body={"colour": 1})
+
+    with pytest.warns(GuardWarning) as caught:
+        asyncio.run(main())
+        guarded = guard(sync_client(recorded.base_url))
+        with guarded.with_streaming_response.generations.create(
+            prompt="p", extra_body={"colour": 2}
+        ) as response:
+            assert response.status_code == 201
+    mine = [w for w in caught if w.category is GuardWarning]
+    assert len(mine) == 2
+    assert {w.filename for w in mine} == {__file__}
 
 
 # ---------------------------------------------------------------- fetch=True

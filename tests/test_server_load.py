@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_support import AUTH, raw_exchange, raw_request
-from test_server import ROWS
+from server_support import AUTH, RULE_CASES, content, expected, raw_exchange, raw_request
+
+from luma_schema import catalog
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONCURRENCY = 32
@@ -33,25 +34,34 @@ RSS_GROWTH_LIMIT = 8 << 20
 
 
 def _cases() -> list[tuple[str, str, bytes, dict[str, str], int, str | None]]:
-    """(method, path, body, headers, status, detail): the SPEC rows, the valid examples, a
+    """(method, path, body, headers, status, detail): one request per rule, the valid examples, a
     request without a key and an unknown generation."""
-    cases = [
-        (
-            "POST",
-            "/v1/generations",
-            p if isinstance(p, bytes) else json.dumps(p).encode(),
-            AUTH,
-            s,
-            d,
-        )
-        for _, p, s, d in ROWS
-    ]
+    cases = []
+    for _, payload in RULE_CASES:
+        status, body = expected(payload)
+        cases.append(("POST", "/v1/generations", content(payload), AUTH, status, body["detail"]))
     for path in sorted((EXAMPLES / "valid").glob("*.json")):
         cases += [("POST", "/v1/generations", path.read_bytes(), AUTH, 201, None)] * 3
     cases.append(
-        ("POST", "/v1/generations", b'{"prompt": "x"}', {}, 401, "Missing or invalid API key")
+        (
+            "POST",
+            "/v1/generations",
+            b'{"prompt": "x"}',
+            {},
+            catalog.UNAUTHORIZED_STATUS,
+            catalog.UNAUTHORIZED,
+        )
     )
-    cases.append(("GET", "/v1/generations/nope", b"", AUTH, 404, "Generation not found"))
+    cases.append(
+        (
+            "GET",
+            "/v1/generations/nope",
+            b"",
+            AUTH,
+            catalog.NOT_FOUND_STATUS,
+            catalog.GENERATION_NOT_FOUND,
+        )
+    )
     return cases
 
 

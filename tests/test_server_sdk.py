@@ -1,31 +1,45 @@
-"""The official luma-agents SDK against the mock, over real HTTP on loopback."""
+"""The official luma-agents SDK, sync and async, against the mock the luma_mock fixture (the
+project's pytest plugin) starts: over real HTTP on loopback, and in process through the ASGI
+app.  Also the style of the SDK's own generated test suite, whose token is "My Auth Token"."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from luma_agents import APIStatusError, BadRequestError, Luma, UnprocessableEntityError, omit
-from server_support import API_KEY, jpeg_size, png_size, running
-from test_server import ROWS
+from luma_agents import (
+    APIStatusError,
+    AsyncLuma,
+    AuthenticationError,
+    BadRequestError,
+    Luma,
+    NotFoundError,
+    UnprocessableEntityError,
+    omit,
+)
+from luma_agents.types import Generation
+from server_support import RULE_CASES, expected, jpeg_size, png_size
+from starlette.testclient import TestClient
 
-from luma_schema import server
+from luma_schema import catalog, server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SEED_EXAMPLES = sorted((EXAMPLES / "valid").glob("*.json"))
+SDK_ERRORS = {400: BadRequestError, 422: UnprocessableEntityError, 413: APIStatusError}
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Luma]:
-    with (
-        running(server.create_app(delay=0.3)) as base,
-        Luma(auth_token=API_KEY, base_url=f"{base}/v1", max_retries=0, timeout=60) as luma,
-    ):
+@pytest.fixture
+def client(luma_mock: server.MockServer) -> Iterator[Luma]:
+    with Luma(
+        auth_token=luma_mock.api_key, base_url=luma_mock.base_url, max_retries=0, timeout=60
+    ) as luma:
         yield luma
 
 
@@ -35,82 +49,243 @@ def _create(client: Luma, payload: dict[str, Any]) -> Any:
     return client.generations.create(**{"prompt": omit, **payload})
 
 
-def _poll(client: Luma, generation_id: str) -> Any:
-    deadline = time.monotonic() + 60
-    states = []
-    while True:
-        generation = client.generations.get(generation_id)
-        states.append(generation.state)
-        if generation.state in ("completed", "failed"):
-            return generation, states
-        assert time.monotonic() < deadline, states
-        time.sleep(0.05)
+def test_the_fixture_gives_what_the_sdk_needs(luma_mock: server.MockServer) -> None:
+    assert luma_mock.base_url == luma_mock.url + "/v1" and luma_mock.url.startswith("http://127.")
+    assert luma_mock.env == {
+        "LUMA_BASE_URL": luma_mock.base_url,
+        "LUMA_AGENTS_API_KEY": luma_mock.api_key,
+    }
+    assert luma_mock.delay == 3.0
 
 
-@pytest.mark.parametrize("path", SEED_EXAMPLES, ids=lambda p: p.stem)
-def test_every_valid_example_is_a_generation_that_completes(client: Luma, path: Path) -> None:
-    payload = json.loads(path.read_text())
-    created = _create(client, payload)
-    assert (created.state, created.type, created.model) == (
-        "queued",
-        payload.get("type", "image"),
-        payload.get("model", "uni-1"),
-    )
-    done, states = _poll(client, created.id)
-    assert done.state == "completed" and done.id == created.id
-    assert set(states) <= {"queued", "processing", "completed"}
-    [output] = done.output
-    image = httpx.get(output.url)
-    if payload.get("output_format") == "jpeg":
-        assert image.headers["content-type"] == "image/jpeg" and jpeg_size(image.content)
-    else:
-        assert image.headers["content-type"] == "image/png" and png_size(image.content)
+def test_every_valid_example_completes_when_the_clock_is_moved(
+    luma_mock: server.MockServer, client: Luma
+) -> None:
+    luma_mock.clock.freeze()
+    for path in SEED_EXAMPLES:
+        payload = json.loads(path.read_text())
+        created = _create(client, payload)
+        assert (created.state, created.type, created.model) == (
+            "queued",
+            payload.get("type", "image"),
+            payload.get("model", "uni-1"),
+        )
+        luma_mock.clock.advance(luma_mock.delay / 2)
+        assert client.generations.get(created.id).state == "processing"
+        luma_mock.clock.advance(luma_mock.delay / 2)
+        done = client.generations.get(created.id)
+        assert done.state == "completed" and done.id == created.id
+        [output] = done.output
+        image = httpx.get(output.url)
+        if payload.get("output_format") == "jpeg":
+            assert image.headers["content-type"] == "image/jpeg" and jpeg_size(image.content)
+        else:
+            assert image.headers["content-type"] == "image/png" and png_size(image.content)
 
 
-def test_failure_injection_reaches_the_sdk(client: Luma) -> None:
+def test_a_frozen_clock_holds_the_state_still(luma_mock: server.MockServer, client: Luma) -> None:
+    luma_mock.clock.freeze()
+    created = client.generations.create(prompt="x")
+    assert client.generations.get(created.id).state == "queued"
+    luma_mock.clock.resume()
+    luma_mock.clock.advance(luma_mock.delay)
+    assert client.generations.get(created.id).state == "completed"
+
+
+def test_failure_injection_reaches_the_sdk(luma_mock: server.MockServer, client: Luma) -> None:
     created = client.generations.create(
         prompt="x", extra_headers={"X-Mock-Fail": "content_moderated"}
     )
-    failed, _ = _poll(client, created.id)
+    luma_mock.clock.advance(luma_mock.delay)
+    failed = client.generations.get(created.id)
     assert (failed.state, failed.failure_code) == ("failed", "content_moderated")
 
 
-SDK_ERRORS = {400: BadRequestError, 422: UnprocessableEntityError, 413: APIStatusError}
-
-
 @pytest.mark.parametrize(
-    ("rule", "payload", "status", "detail"),
-    [row for row in ROWS if isinstance(row[1], dict)],
-    ids=lambda v: v if isinstance(v, str) and v.isidentifier() else "",
+    ("rule", "payload"),
+    [case for case in RULE_CASES if isinstance(case[1], dict)],
+    ids=[rule for rule, payload in RULE_CASES if isinstance(payload, dict)],
 )
 def test_each_invalid_request_raises_the_sdks_own_class(
-    client: Luma, rule: str, payload: dict[str, Any], status: int, detail: str
+    client: Luma, rule: str, payload: dict[str, Any]
 ) -> None:
+    status, body = expected(payload)
     with pytest.raises(APIStatusError) as raised:
         _create(client, payload)
     assert type(raised.value) is SDK_ERRORS[status]
-    assert raised.value.status_code == status
-    assert raised.value.body == {"detail": detail}
+    assert (raised.value.status_code, raised.value.body) == (status, body)
 
 
-def test_an_oversized_body_is_an_api_status_error_413() -> None:
-    with (
-        running(server.create_app(seed=1, max_body_bytes=2000)) as base,
-        Luma(auth_token=API_KEY, base_url=f"{base}/v1", max_retries=0) as luma,
-        pytest.raises(APIStatusError) as raised,
-    ):
-        luma.generations.create(prompt="x" * 3000)
+@pytest.mark.luma_mock(seed=1, max_body_bytes=2000)
+def test_an_oversized_body_is_an_api_status_error_413(client: Luma) -> None:
+    with pytest.raises(APIStatusError) as raised:
+        client.generations.create(prompt="x" * 3000)
     assert type(raised.value) is APIStatusError and raised.value.status_code == 413
-    assert isinstance(raised.value.body, dict)
-    assert raised.value.body["detail"] == "Image exceeds 50 MB size limit"
+    assert raised.value.body == {"detail": server.body.BODY_TOO_LARGE}
 
 
-def test_a_bad_key_and_an_unknown_id_raise_the_sdks_classes(client: Luma) -> None:
-    from luma_agents import AuthenticationError, NotFoundError
-
+def test_an_unknown_id_is_the_sdks_not_found(client: Luma) -> None:
     with pytest.raises(NotFoundError) as missing:
         client.generations.get("00000000-0000-4000-8000-000000000000")
-    assert missing.value.body == {"detail": "Generation not found"}
+    assert missing.value.body == {"detail": catalog.GENERATION_NOT_FOUND}
+
+
+@pytest.mark.luma_mock(api_key="luma-api-only-this")
+def test_a_key_set_by_the_marker_is_the_only_one_accepted(
+    luma_mock: server.MockServer, client: Luma
+) -> None:
+    assert luma_mock.api_key == "luma-api-only-this"
+    assert client.generations.create(prompt="x").state == "queued"
     with pytest.raises(AuthenticationError) as refused:
-        client.with_options(auth_token="sk-nope").generations.create(prompt="x")
-    assert refused.value.body == {"detail": "Missing or invalid API key"}
+        client.with_options(auth_token="luma-api-other").generations.create(prompt="x")
+    assert refused.value.body == {"detail": catalog.UNAUTHORIZED}
+
+
+def test_the_sdk_reads_the_mock_from_its_environment_variables(
+    luma_mock: server.MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in luma_mock.env.items():
+        monkeypatch.setenv(name, value)
+    with Luma(max_retries=0) as luma:
+        assert luma.generations.create(prompt="x").state == "queued"
+
+
+# ---------------------------------------------------------------- async, and in process
+
+
+def test_the_async_client_over_http(luma_mock: server.MockServer) -> None:
+    async def run() -> tuple[str, str]:
+        async with AsyncLuma(
+            auth_token=luma_mock.api_key, base_url=luma_mock.base_url, max_retries=0
+        ) as luma:
+            created = await luma.generations.create(prompt="a lighthouse", output_format="jpeg")
+            luma_mock.clock.advance(luma_mock.delay)
+            done = await luma.generations.get(created.id)
+            with pytest.raises(BadRequestError):
+                await luma.generations.create(prompt="")
+            return done.state, done.output[0].url
+
+    state, url = asyncio.run(run())
+    assert state == "completed" and jpeg_size(httpx.get(url).content)
+
+
+def test_the_async_client_in_process_through_asgi_transport() -> None:
+    app = server.create_app(seed=3)  # no server, no port: the app is called in process
+
+    async def run() -> tuple[str, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            httpx.AsyncClient(transport=transport) as http,
+            AsyncLuma(
+                auth_token="luma-api-x", base_url="http://mock/v1", http_client=http, max_retries=0
+            ) as luma,
+        ):
+            created = await luma.generations.create(prompt="x")
+            done = await luma.generations.get(created.id)
+            try:
+                await luma.generations.create(prompt="x", style="manga", aspect_ratio="16:9")
+            except UnprocessableEntityError as exc:
+                return done.state, exc.status_code
+            raise AssertionError("manga_portrait was accepted")
+
+    assert asyncio.run(run()) == ("completed", 422)
+
+
+def test_the_sync_client_in_process_through_a_test_client() -> None:
+    with (
+        TestClient(server.create_app(seed=4)) as http,
+        Luma(
+            auth_token="luma-api-x",
+            base_url="http://testserver/v1",
+            http_client=http,
+            max_retries=0,
+        ) as luma,
+    ):
+        created = luma.generations.create(prompt="x")
+        assert luma.generations.get(created.id).state == "completed"
+        with pytest.raises(BadRequestError):
+            luma.generations.create(prompt="x", model="uni-2")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the SDK's generated tests
+
+TOKEN = "My Auth Token"  # what the SDK's generated test suite sends
+PROMPT = "A glass of iced coffee on a marble countertop, morning light streaming through a window"
+
+
+@pytest.fixture
+def generated_client(luma_mock: server.MockServer) -> Iterator[Luma]:
+    with Luma(base_url=luma_mock.base_url, auth_token=TOKEN, max_retries=0) as luma:
+        yield luma
+
+
+def test_generated_style_calls_are_never_401(generated_client: Luma) -> None:
+    generation = generated_client.generations.create(prompt=PROMPT)
+    assert isinstance(generation, Generation) and generation.state == "queued"
+    raw = generated_client.generations.with_raw_response.create(prompt=PROMPT)
+    assert raw.is_closed and raw.http_request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert isinstance(raw.parse(), Generation)
+    with generated_client.generations.with_streaming_response.create(prompt=PROMPT) as streamed:
+        assert isinstance(streamed.parse(), Generation)
+    assert generated_client.generations.get(generation.id).id == generation.id
+    # Placeholder values are refused as the API refuses them: the contract's 400, not a 401.
+    all_params: dict[str, Any] = {
+        "prompt": PROMPT,
+        "aspect_ratio": "3:1",
+        "image_ref": [{"data": "data", "media_type": "media_type", "url": "url"}],
+        "model": "model",
+        "output_format": "png",
+        "source": {"data": "data", "media_type": "media_type", "url": "url"},
+        "style": "auto",
+        "type": "image",
+        "web_search": True,
+    }
+    with pytest.raises(BadRequestError) as refused:
+        generated_client.generations.create(**all_params)
+    assert (refused.value.status_code, refused.value.body) == expected(all_params)
+    with pytest.raises(NotFoundError):
+        generated_client.generations.get("182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e")
+
+
+def test_generated_style_async_calls_are_never_401(luma_mock: server.MockServer) -> None:
+    async def run() -> Generation:
+        async with AsyncLuma(base_url=luma_mock.base_url, auth_token=TOKEN) as luma:
+            return await luma.generations.create(prompt=PROMPT)
+
+    assert asyncio.run(run()).state == "queued"
+
+
+# ---------------------------------------------------------------- the plugin itself
+
+
+def test_a_fresh_pytest_run_finds_the_fixture_through_the_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "test_mock.py").write_text(
+        "import httpx, pytest\n"
+        "def test_default(luma_mock):\n"
+        "    auth = {'Authorization': 'Bearer ' + luma_mock.api_key}\n"
+        "    r = httpx.post(luma_mock.base_url + '/generations', json={'prompt': 'x'}, headers=auth)\n"
+        "    assert r.status_code == 201\n"
+        "@pytest.mark.luma_mock(api_key='luma-api-k')\n"
+        "def test_marker(luma_mock):\n"
+        "    auth = {'Authorization': 'Bearer other'}\n"
+        "    r = httpx.post(luma_mock.base_url + '/generations', json={'prompt': 'x'}, headers=auth)\n"
+        "    assert r.status_code == 401\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_loading_the_plugin_imports_no_server_package() -> None:
+    code = (
+        "import sys, luma_schema.pytest_plugin\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'httpx'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

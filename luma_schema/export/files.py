@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-from luma_schema.export import jsonschema, markdown
+from luma_schema.export import jsonschema, markdown, typeschema
 
 __all__ = ["DOCS_FILE", "SCHEMA_DIR", "docs_text", "drift", "schema_texts", "write"]
 
@@ -21,9 +21,11 @@ def _dump(document: dict[str, Any]) -> str:
 
 
 def schema_texts() -> dict[str, str]:
-    """File name → text of each committed schema."""
+    """File name → text of each committed schema: the request's validation schema and its types
+    schema (for code generators), the image's validation schema, the Generation response."""
     return {
         "generation-request.schema.json": _dump(jsonschema.json_schema()),
+        "generation-request.types.schema.json": _dump(typeschema.request_types_schema()),
         "image.schema.json": _dump(jsonschema.image_schema()),
         "generation.schema.json": _dump(jsonschema.generation_schema()),
     }

@@ -56,6 +56,7 @@ from luma_schema.rules import (
 __all__ = [
     "DIALECT",
     "EXPORTERS",
+    "GENERATION_OUTPUT_DEF",
     "IMAGE_DEF",
     "LIMITS",
     "VENDOR_KEYWORD",
@@ -488,7 +489,9 @@ def _build() -> tuple[dict[str, Any], dict[str, Any]]:
         "$schema": DIALECT,
         "title": "Generation request",
         "description": f"The body of POST {catalog.ENDPOINT} (Luma Agents API version "
-        f"{catalog.API_VERSION}), generated from luma_schema's catalogue.",
+        f"{catalog.API_VERSION}), generated from luma_schema's catalogue: the validation schema, "
+        "every rule a schema can state, with ajv-errors messages. Code generators read "
+        "generation-request.types.schema.json instead.",
         **{k: v for k, v in b.root.items() if k not in (VENDOR_KEYWORD, "errorMessage")},
         "properties": b.fields,
     }
@@ -533,6 +536,15 @@ def _image() -> dict[str, Any]:
     return {"$schema": DIALECT, **image}
 
 
+GENERATION_OUTPUT_DEF: Final = "GenerationOutput"
+
+
+def _or_null(node: dict[str, Any]) -> dict[str, Any]:
+    # anyOf rather than a type list: code generators read it as a union with null, and an enum
+    # stays an enum of strings.
+    return {"anyOf": [node, {"type": "null"}]}
+
+
 @functools.cache
 def _generation() -> dict[str, Any]:
     return {
@@ -561,19 +573,18 @@ def _generation() -> dict[str, Any]:
                 "format": "date-time",
                 "pattern": catalog.RFC3339_UTC_PATTERN,
             },
-            "output": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["type", "url"],
-                    "properties": {"type": {"type": "string"}, "url": {"type": "string"}},
-                },
-            },
-            "failure_reason": {"type": ["string", "null"]},
-            "failure_code": {
-                "type": ["string", "null"],
-                "enum": [*catalog.FAILURE_CODES, None],
-            },
+            "output": {"type": "array", "items": {"$ref": f"#/$defs/{GENERATION_OUTPUT_DEF}"}},
+            "failure_reason": _or_null({"type": "string"}),
+            "failure_code": _or_null({"type": "string", "enum": list(catalog.FAILURE_CODES)}),
+        },
+        "$defs": {
+            GENERATION_OUTPUT_DEF: {
+                "title": GENERATION_OUTPUT_DEF,
+                "description": "One output of a generation: its type and where to download it.",
+                "type": "object",
+                "required": ["type", "url"],
+                "properties": {"type": {"type": "string"}, "url": {"type": "string"}},
+            }
         },
     }
 

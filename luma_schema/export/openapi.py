@@ -1,8 +1,13 @@
 """The API as an OpenAPI 3.1 document: ``POST /v1/generations`` and ``GET /v1/generations/{id}``.
 
-Schemas are the JSON Schema exporter's, moved under ``components/schemas``; the error responses
-list the statuses the catalogue's rules answer, each with the ``{"detail": string}`` body and
-the messages that produce it.
+An OpenAPI document is read by code generators first, so its schemas are the *types* schemas
+(:mod:`luma_schema.export.typeschema`, and the Generation response): the request body is
+``components/requestBodies/GenerationRequest`` (a request body, so that generators such as
+openapi-typescript keep fields with defaults optional), and ``Image``, ``Generation``,
+``GenerationOutput`` and ``Error`` are ``components/schemas``.  The rules a type cannot state are
+in the descriptions and in the error responses, which list the statuses the catalogue's rules
+answer, each with the ``{"detail": string}`` body and the messages that produce it; the
+validation schema is :func:`luma_schema.export.jsonschema.json_schema`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import json
 from typing import Any, Final
 
 from luma_schema import catalog
-from luma_schema.export import jsonschema
+from luma_schema.export import jsonschema, typeschema
 
 __all__ = ["openapi"]
 
 _COMPONENT_REF: Final = "#/components/schemas/"
+_REQUEST_BODY_REF: Final = "#/components/requestBodies/GenerationRequest"
 _STATUS_TEXT: Final = {
     400: "Bad request: the body breaks a rule (the message names it).",
     401: "Missing or invalid API key.",
@@ -76,18 +82,20 @@ def _rule_messages(status: int) -> list[tuple[str, str]]:
     ]
 
 
+def _components(schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``schema`` without ``$schema`` and ``$defs``, and its definitions, references pointed at
+    ``components/schemas`` (definitions keep their names: they are the types' names)."""
+    schema = {k: v for k, v in schema.items() if k != "$schema"}
+    defs = schema.pop("$defs", {})
+    names = {name: name for name in defs}
+    moved = {name: _move_refs(node, names) for name, node in defs.items()}
+    return _move_refs(schema, names), moved
+
+
 @functools.cache
 def _document() -> dict[str, Any]:
-    request = jsonschema.json_schema()
-    defs = request.pop("$defs")
-    names = {
-        name: "Image" if name == jsonschema.IMAGE_DEF else name.title().replace("_", "") + "Image"
-        for name in defs
-    }
-    del request["$schema"]
-    images = {names[name]: _move_refs(schema, names) for name, schema in defs.items()}
-    generation = jsonschema.generation_schema()
-    del generation["$schema"]
+    request, images = _components(typeschema.request_types_schema())
+    generation, outputs = _components(jsonschema.generation_schema())
     post_errors = {str(s): _error(s, _rule_messages(s)) for s in sorted({400, 413, 422})}
     post_errors["401"] = _error(401, [("unauthorized", _UNAUTHORIZED)])
     created = {
@@ -115,14 +123,7 @@ def _document() -> dict[str, Any]:
                         {"$ref": "#/components/parameters/X-Request-Id"},
                         {"$ref": "#/components/parameters/X-API-Version"},
                     ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": _COMPONENT_REF + "GenerationRequest"}
-                            }
-                        },
-                    },
+                    "requestBody": {"$ref": _REQUEST_BODY_REF},
                     "responses": {"201": created, **post_errors},
                 }
             },
@@ -191,10 +192,18 @@ def _document() -> dict[str, Any]:
                     "schema": {"type": "string", "const": catalog.API_VERSION},
                 },
             },
+            "requestBodies": {
+                "GenerationRequest": {
+                    "description": "The generation to create. A body of these types may still "
+                    "break a rule (see each field's description and the error responses).",
+                    "required": True,
+                    "content": {"application/json": {"schema": request}},
+                }
+            },
             "schemas": {
-                "GenerationRequest": _move_refs(request, names),
                 **images,
                 "Generation": generation,
+                **outputs,
                 "Error": {
                     "type": "object",
                     "required": ["detail"],
