@@ -1,8 +1,9 @@
 """The Luma Agents generation request, as data: the field table and the rule table.
 
-Read this file beside ``SPEC.md``: ``FIELDS`` is SPEC section 1's table, ``RULES`` is section 2's,
-row by row, in the precedence order of section 3.  Every limit, enum and message is written here
-once; the engine, the pydantic models and the exporters all read it.
+Read this file beside ``docs/contract.md`` (the generated ``docs/validation.md`` is its table):
+``FIELDS`` is the field table, ``RULES`` the rules in precedence order, ``ADVICE`` the warnings.
+``CATALOGUE`` puts them together; every limit, enum and message is written here once, and the
+engine, the pydantic models, the exporters and the strategies all read it.
 """
 
 from __future__ import annotations
@@ -65,11 +66,11 @@ MAX_IMAGE_BYTES: Final = 52_428_800
 MAX_DEPTH: Final = 512
 FETCH_TIMEOUT_SECONDS: Final = 18.0
 FETCH_MAX_REDIRECTS: Final = 5
-# Fetching (SPEC row 23): the redirects followed (with a Location), and the 2xx answers that carry
+# Fetching (url_fetch_failed): the redirects followed (with a Location), and the 2xx answers that carry
 # no body; every other answer below 400 that is not 2xx fails the fetch (1xx, 304, 300, ...).
 FETCH_REDIRECT_STATUSES: Final = (301, 302, 303, 307, 308)
 FETCH_NO_BODY_STATUSES: Final = (204, 205)
-# The docs advise staying under 4 MB for speed; larger images earn a warning (SPEC section 5).
+# The docs advise staying under 4 MB for speed; larger images earn a warning.
 ADVISED_IMAGE_BYTES: Final = 4 << 20
 
 IMAGE_MEMBERS: Final = (
@@ -231,7 +232,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "not_an_image", 422, "{path}: content-type is not an image", member="media_type"
     ),
     PublicHttpsUrl("url_not_fetchable", 422, "{path}: failed to fetch URL", member="url"),
-    # 23-24: only when fetching (luma_schema.fetch); rows 21 and 20 apply to the fetched body too.
+    # Only when fetching (luma_schema.fetch); not_an_image and image_too_large apply to the
+    # fetched body too.
     Fetched(
         "url_fetch_failed",
         422,
@@ -243,7 +245,7 @@ RULES: Final[tuple[Rule, ...]] = (
     HttpStatus("url_http_error", 422, "{path}: failed to fetch URL (HTTP {code})", member="url"),
 )
 
-# Rules whose message is this library's own wording (SPEC section 2, source "lib"): the published
+# Rules whose message is this library's own wording: the published
 # docs give no string for them.  Every other message is quoted from the docs.
 LIBRARY_MESSAGES: Final = frozenset(
     {
@@ -265,7 +267,7 @@ _FOUND: Final = Call("sniff", _FACTS)
 _NAMED: Final = Call("media_format", _MEDIA_TYPE)
 _WHOLE: Final = All(Given(_DATA), Attr(_FACTS, "valid"), Compare(Attr(_FACTS, "size"), "<=", MAX_IMAGE_BYTES))
 
-# Warnings (SPEC section 5), in the order they are given: the engine's own (unknown names) as it
+# Warnings, in the order they are given: the engine's own (unknown names) as it
 # reads the request, then each image's, images in order, then the request's.
 ADVICE: Final = (
     Advice("unknown_field", "{path}: unknown field, ignored"),
@@ -342,7 +344,7 @@ def _check_values() -> None:
 
 _check_values()
 
-# The Generation response (SPEC section 4).
+# The Generation response (docs/contract.md, A valid request).
 GENERATION_STATES: Final = ("queued", "processing", "completed", "failed")
 FAILURE_CODES: Final = (
     "content_moderated",
@@ -358,7 +360,7 @@ FAILURE_CODES: Final = (
 UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 RFC3339_UTC_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$"
 
-# The server side (SPEC section 4): what the API answers around the request rules.
+# The server side: what the API answers around the request rules.
 API_VERSION_HEADER: Final = "X-API-Version"
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 # An echoed X-Request-Id is at most this long (lib); a longer or unprintable one is replaced.
@@ -370,7 +372,7 @@ UNAUTHORIZED: Final = "Missing or invalid API key"
 NOT_FOUND_STATUS: Final = 404
 GENERATION_NOT_FOUND: Final = "Generation not found"
 # A body too large to hold the largest valid request is refused before it is read whole, with
-# the error-handling guide's unprefixed form of row 20 (no image path is known yet): 413.
+# the error-handling guide's unprefixed form of image_too_large (no image path is known yet): 413.
 BODY_TOO_LARGE: Final = "Image exceeds {max_mb} MB size limit"
 INTERNAL_ERROR_STATUS: Final = 500
 INTERNAL_ERROR: Final = "Internal Server Error"

@@ -3,7 +3,7 @@
 ``Engine(catalogue).check(payload)`` reads the payload (JSON text, or a Python value read without
 trusting it), answers from the compiled paths when they can (``luma_schema._engine.compile``),
 else from the full diagnosis (``luma_schema._engine.diagnose``), and with ``fetch`` fetches the
-URL references of a request that passed every static rule (SPEC step 7: rows 23, 24, 21, 20).
+URL references of a request that passed every static rule (the fetch rules, docs/contract.md).
 ``luma_schema.check`` is the engine of the API's own catalogue.
 
 Only bad input becomes an answer: a payload that is not JSON, not an object, or nested too
@@ -32,6 +32,7 @@ from luma_schema.report import (
     Violation,
     first_answer,
     first_rule,
+    first_violation,
     request_field,
 )
 from luma_schema.rules import Catalogue, Field, JsonType, Scope
@@ -48,6 +49,7 @@ __all__ = [
     "check",
     "first_answer",
     "first_rule",
+    "first_violation",
     "generated_source",
     "iter_errors",
     "request_field",
@@ -144,7 +146,7 @@ class _Blobs:
         return request
 
     def field(self, payload: dict[str, Any], name: str) -> Any:
-        return _materialise(payload)[name]
+        return _materialise(payload[name])  # the one field: other images stay slices
 
 
 def _materialise(value: Any) -> Any:
@@ -159,10 +161,13 @@ def _materialise(value: Any) -> Any:
 
 class Engine:
     """The checks of one catalogue.  ``check`` and ``acheck`` are its entry points; the
-    compiled functions are generated once per payload shape seen (at most ``256``)."""
+    compiled functions are generated once per payload shape seen (at most ``256``).
+    ``compiled=False``: every answer comes from the full diagnosis, the engine's reference
+    (the compiled paths must answer alike: a property test holds them together)."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, compiled: bool = True) -> None:
         self.catalogue = catalogue
+        self._compiled = compiled
         self.ns = Namespace("engine")
         self.diagnosis = Diagnosis(catalogue, self.ns)
         self._body_rule = next(r for r in catalogue.rules if r.scope is Scope.BODY)
@@ -253,7 +258,8 @@ class Engine:
         if any(_SEPARATOR in key for key in shape):
             return _diagnosis_only  # (not kept: its joined text could be another shape's)
         if (
-            not self.compiler.compiles
+            not self._compiled
+            or not self.compiler.compiles
             or len(set(shape)) != len(shape)
             or len(shape) > _SHAPE_KEYS_MAX
         ):
@@ -269,7 +275,10 @@ class Engine:
                 return function
             if len(self._shapes) >= _SHAPES_MAX:
                 return lambda p: ordered(p, shape)
-            name = "accept_" + "__".join(k if k.isidentifier() else "_" for k in shape)
+            # ASCII only: the compiler normalises other identifiers (NFKC) to other names.
+            name = "accept_" + "__".join(
+                k if k.isascii() and k.isidentifier() else "_" for k in shape
+            )
             name = f"{name}_{len(self._shapes)}" if name in self.ns.sources else name
             finisher = self.ns.bind(f"FIN_{len(self._shapes)}", self._finisher(shape))
             source = self.compiler.shape_source(shape, name, finisher)
@@ -289,7 +298,7 @@ class Engine:
         return report if fetch is False or not report.ok else self._fetched(report, fetch)
 
     def _read(self, payload: Any, parsed: bool) -> Reading | Report:
-        """The diagnosis of ``payload`` (row 1 as a finished report)."""
+        """The diagnosis of ``payload`` (body_not_object as a finished report)."""
         body = payload
         if not parsed:
             kind = type(payload)

@@ -372,7 +372,7 @@ def has_bad_url_character(text: str) -> bool:
 
 
 def url_host(url: str) -> tuple[str, int | None] | str:
-    """``(host, port)`` of an https URL after the static checks of SPEC section 1; else a short
+    """``(host, port)`` of an https URL after the static checks (docs/contract.md, Images); else a short
     reason.  The host is mapped as browsers map it (the WHATWG URL host parser): percent-decoded
     as UTF-8; an ASCII name is lowercased; any other goes through UTS 46 ToASCII, nontransitional
     (:func:`to_ascii`); a name ending in a number must be an IPv4 address (any WHATWG spelling),
@@ -489,7 +489,7 @@ _url_problem_cached = functools.lru_cache(maxsize=4096)(_url_problem)
 
 
 def url_problem(url: str) -> str | None:
-    """``None`` when ``url`` passes every static check of SPEC section 1 (https, no user info,
+    """``None`` when ``url`` passes every static check (docs/contract.md, Images: https, no user info,
     valid port, a host that is a public literal address or a public-looking name); else a short
     reason, for logs and tests only (it is never part of an API message)."""
     return _url_problem_cached(url) if len(url) <= _CACHE_LIMIT else _url_problem(url)

@@ -15,6 +15,7 @@ __all__ = [
     "Violation",
     "first_answer",
     "first_rule",
+    "first_violation",
     "request_field",
 ]
 
@@ -115,12 +116,15 @@ class Report:
         return report
 
     @classmethod
-    def refused(cls, first: Violation, finisher: Finisher, payload: Any) -> Report:
-        """Refused with ``first``; the rest of the list and the warnings are made when read."""
+    def refused(
+        cls, first: Violation, finisher: Finisher, payload: Any, quiet: bool = False
+    ) -> Report:
+        """Refused with ``first``; the rest of the list is made when read, and so are the
+        warnings unless ``quiet`` (the engine knows there are none)."""
         report = object.__new__(cls)
         report._first = first
         report._errors = _UNKNOWN
-        report._warnings = _UNKNOWN
+        report._warnings = () if quiet else _UNKNOWN
         report._request = None
         report._finisher = finisher
         report._payload = payload
@@ -222,7 +226,8 @@ class Report:
             errors, warnings = ((first,) if first is not None else ()), ()
         if first is not None and self._errors is None:
             self._errors = errors
-        self._warnings = warnings
+        if self._warnings is None:  # (what was read once is never read differently)
+            self._warnings = warnings
 
     # ------------------------------------------------------------ values
 
@@ -288,6 +293,12 @@ def first_answer(report: Report) -> tuple[int, str]:
     if first is None:
         return ANSWER_OK
     return first.status, first.rule
+
+
+def first_violation(report: Report) -> Violation | None:
+    """The first error of ``report`` (its answer), or ``None`` when it is ``ok``; unlike
+    ``errors[0]``, it never makes the rest of the list."""
+    return report._first
 
 
 def first_rule(report: Report) -> str:

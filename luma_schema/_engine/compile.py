@@ -365,6 +365,20 @@ class Compiler:
                     f"        if not {type_test(f.items, 'x')}: return None",
                 ]
         names_ = _Names(self.ns)
+        # The request's own warnings, before its rules: a refusal by a request rule then knows
+        # whether it has any (its warnings are the references' and these, when these cannot
+        # fire whatever the rules mark), and an acceptance knows what it has.
+        for a in self.request_advice:
+            assert a.when is not None
+            when = fold(a.when, known, frozenset(given), frozenset(present))
+            if when == Const(True):
+                lines.append("    warned = True")
+            elif when != Const(False):
+                lines.append(f"    if {render(when, names_)}: warned = True")
+        warns = any("warned = True" in line for line in lines)
+        if not warns:
+            lines.remove("    warned = False")
+        quiet = "not warned" if warns else "True"
         for step in self.steps:
             if isinstance(step, tuple):
                 continue
@@ -373,20 +387,12 @@ class Compiler:
             if holds == Const(True):
                 continue
             violation = self._violation(step, names_, known, given, present, repr(rule.path))
-            refusal = f"return refuse({violation}, {finisher}, p)"
+            refusal = f"return refuse({violation}, {finisher}, p, {quiet})"
             if holds == Const(False):
                 lines.append(f"    {refusal}")
                 break
             lines.append(f"    if not {render(holds, names_)}: {refusal}")
         else:
-            for a in self.request_advice:
-                assert a.when is not None
-                when = fold(a.when, known, frozenset(given), frozenset(present))
-                if when == Const(True):
-                    lines.append("    warned = True")
-                elif when != Const(False):
-                    lines.append(f"    if {render(when, names_)}: warned = True")
-            warns = any("warned = True" in line for line in lines)
             lines += [
                 # Report.accepted, inlined: the commonest answer is made without a call.
                 "    r = new(Report)",
@@ -396,8 +402,6 @@ class Compiler:
                 "    r._payload = p",
                 "    return r",
             ]
-            if not warns:
-                lines.remove("    warned = False")
         return "\n".join(lines) + "\n"
 
     def _violation(

@@ -134,7 +134,7 @@ def _cut_blobs(buf: bytes | str) -> tuple[bytes | str, dict[str, media.Blob]] | 
     parsing does not copy it; ``None`` when there is nothing to cut (or the text is malformed)."""
     as_bytes = isinstance(buf, bytes)
     quote: Any = b'"' if as_bytes else '"'
-    backslash: Any = b"\\" if as_bytes else "\\"
+    slash: Any = 0x5C if as_bytes else "\\"  # what indexing the text gives for a backslash
     nonce = secrets.token_hex(16)
     pieces: list[Any] = []
     blobs: dict[str, media.Blob] = {}
@@ -145,14 +145,16 @@ def _cut_blobs(buf: bytes | str) -> tuple[bytes | str, dict[str, media.Blob]] | 
         if q == -1:
             break
         j = q + 1
-        while True:  # the closing quote: the first one not escaped
+        while True:  # the closing quote: the first one after an even run of backslashes
             k = buf.find(quote, j)
             if k == -1:
                 return None
-            bs = buf.find(backslash, j, k)
-            if bs == -1:
+            b = k - 1
+            while b > q and buf[b] == slash:
+                b -= 1
+            if (k - 1 - b) % 2 == 0:
                 break
-            j = bs + 2
+            j = k + 1
         i = k + 1
         if k - q - 1 < _BIG_STRING:  # (a string with escapes is not base64-only: kept too)
             continue
