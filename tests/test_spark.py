@@ -27,18 +27,10 @@ pytest.importorskip("pyspark", reason="the 'spark' extra: pip install 'luma-sche
 
 import pyarrow.parquet as pq  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
+from scale_support import EXAMPLE_LINES, ROOT, expected, lines_of, write_logs  # noqa: E402
 
 from luma_schema import batch  # noqa: E402
 from luma_schema import spark as luma_spark  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_LINES = [
-    line for line in (ROOT / "examples" / "requests.jsonl").read_text().splitlines() if line
-]
-
-
-def expected(text: Any) -> dict[str, Any]:
-    return batch.verdicts([text]).to_pylist()[0]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +51,8 @@ def spark() -> Iterator[SparkSession]:
 
 def test_audit_adds_the_verdicts_of_a_column(spark: SparkSession) -> None:
     texts: list[Any] = [*EXAMPLE_LINES, "", "not json", '{"prompt": "\u00e9"}', None]
-    df = spark.createDataFrame(
-        [(i, t) for i, t in enumerate(texts)], "id int, body string"
-    ).repartition(3)
+    # two partitions (local[2]), so two Python workers
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "id int, body string")
     rows = luma_spark.audit(df, "body").collect()
     assert sorted(r["id"] for r in rows) == list(range(len(texts)))
     for row in rows:
@@ -94,26 +85,7 @@ def test_audit_names_a_missing_or_clashing_column(spark: SparkSession) -> None:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three JSONL files: blank and whitespace lines, CRLF, no final newline, a line that is not
-    UTF-8, and lines long enough that small splits cut the files."""
-    folder = tmp_path_factory.mktemp("logs")
-    big = "".join(line + "\n" for line in EXAMPLE_LINES * 8)
-    (folder / "a.jsonl").write_bytes(
-        big.encode() + b"\n  \n\t\r\n" + b'{"prompt": "crlf"}\r\n' + b'{"prompt": "\xff"}\n'
-    )
-    (folder / "b.jsonl").write_bytes(b'{"prompt": "last line without newline"}')
-    (folder / "c.jsonl").write_bytes(b"".join(line.encode() + b"\n" for line in EXAMPLE_LINES))
-    return folder
-
-
-def lines_of(folder: Path) -> dict[tuple[str, int], bytes]:
-    """(file name, line) -> bytes of every request line, as ``luma-schema check`` splits them."""
-    found = {}
-    for path in sorted(folder.glob("*.jsonl")):
-        for number, line in enumerate(path.read_bytes().split(b"\n"), 1):
-            if line and not line.isspace():
-                found[(path.name, number)] = line
-    return found
+    return write_logs(tmp_path_factory.mktemp("logs"))
 
 
 @pytest.mark.parametrize("split_bytes", [None, 2048])
