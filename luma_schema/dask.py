@@ -14,24 +14,39 @@ from __future__ import annotations
 import math
 import posixpath
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 try:
-    import dask
-    import dask.bag as db
-    import dask.dataframe as dd
-    import pandas as pd
+    import dask as _dask
+    import dask.bag as _db
+    import dask.dataframe as _dd
+    import pandas as pd  # type: ignore[import-untyped]
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
-    from fsspec.core import url_to_fs
-    from fsspec.implementations.local import LocalFileSystem
-    from fsspec.utils import read_block
+    from fsspec.core import url_to_fs  # type: ignore[import-untyped]
+    from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+    from fsspec.utils import read_block  # type: ignore[import-untyped]
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "luma_schema.dask needs the 'dask' extra: pip install 'luma-schema[dask]'"
     ) from exc
 
 from luma_schema.batch import COLUMNS, SCHEMA, Summary, verdicts
+
+if TYPE_CHECKING:
+    from dask.bag import Bag
+    from dask.dataframe import DataFrame
+
+# Dask's own annotations are partial (untyped calls): its modules are used untyped here, and the
+# functions below state their types.
+dask: Any = _dask
+db: Any = _db
+dd: Any = _dd
+
+
+def _untyped(value: Any) -> Any:
+    return value
+
 
 __all__ = ["audit", "audit_bag", "read_jsonl", "summary", "write_parquet"]
 
@@ -58,7 +73,7 @@ def _empty(dtypes: dict[str, Any]) -> pd.DataFrame:
 # ---------------------------------------------------------------- columns and bags
 
 
-def audit(frame: dd.DataFrame, column: str = "value", keep: bool = True) -> dd.DataFrame:
+def audit(frame: DataFrame, column: str = "value", keep: bool = True) -> DataFrame:
     """``frame`` with the verdict columns after its own: each row's are what
     ``luma_schema.check()`` answers for its ``column`` (JSON text as str or bytes; a null is no
     request and gets nulls).  ``keep=False`` leaves ``column`` out.  Lazy; partitions and index
@@ -71,7 +86,8 @@ def audit(frame: dd.DataFrame, column: str = "value", keep: bool = True) -> dd.D
         raise ValueError(f"the DataFrame has columns named like verdict columns: {clash}")
     kept = [name for name in names if keep or name != column]
     meta = _empty({**{name: frame.dtypes[name] for name in kept}, **_VERDICT_DTYPES})
-    return frame.map_partitions(_AuditPart(column, kept), meta=meta)
+    audited: DataFrame = _untyped(frame).map_partitions(_AuditPart(column, kept), meta=meta)
+    return audited
 
 
 class _AuditPart:
@@ -87,24 +103,25 @@ class _AuditPart:
         return pd.concat([part[self.kept], found], axis=1)
 
 
-def audit_bag(bag: db.Bag) -> db.Bag:
+def audit_bag(bag: Bag) -> Bag:
     """A bag of verdicts, one dict of the ``SCHEMA`` columns per JSON text of ``bag`` (str,
     bytes or None), in its order: what ``luma_schema.check()`` answers, as plain values."""
-    return bag.map_partitions(_bag_part)
+    mapped: Bag = _untyped(bag).map_partitions(_bag_part)
+    return mapped
 
 
 def _bag_part(part: Iterable[Any]) -> list[dict[str, Any]]:
     return verdicts(list(part)).to_pylist()  # type: ignore[no-any-return]
 
 
-def summary(found: dd.DataFrame | db.Bag) -> Summary:
+def summary(found: DataFrame | Bag) -> Summary:
     """The CLI's summary of verdicts: a DataFrame with their ``status`` and ``rule`` columns
     (``audit``'s result, or the Parquet written from it), or ``audit_bag``'s bag.  Computed
     with one tree reduction of per-partition counts; a null status is no request."""
     if isinstance(found, db.Bag):
         rows = found.map_partitions(_bag_counts).compute()
         return Summary.from_rows(rows)
-    counts = found[["status", "rule"]].map_partitions(_frame_counts, meta=_COUNTS_META)
+    counts = _untyped(found)[["status", "rule"]].map_partitions(_frame_counts, meta=_COUNTS_META)
     totals = counts.groupby(["status", "rule"], dropna=False)["requests"].sum().compute()
     return Summary.from_rows(
         (None if pd.isna(s) else s, None if pd.isna(r) else r, n) for (s, r), n in totals.items()
@@ -144,7 +161,7 @@ def read_jsonl(
     urlpath: str | Sequence[str],
     blocksize: int | None = None,
     storage_options: dict[str, Any] | None = None,
-) -> dd.DataFrame:
+) -> DataFrame:
     """The requests of JSONL files as ``file`` (a local path, or the URL of a remote file),
     ``line`` (numbered from 1, lines split at ``\\n`` as ``luma-schema check`` splits them) and
     ``value`` (the line's bytes); lines that are empty or only whitespace are not requests and
@@ -163,11 +180,12 @@ def read_jsonl(
         for (fs, path), total in zip(files, sizes, strict=True)
         for offset in range(0, total, size)
     ]
+    if not blocks:  # empty files only
+        empty: DataFrame = dd.from_pandas(_empty(_LINES_META), npartitions=1)
+        return empty
     counted = dask.compute(
         *[dask.delayed(_count_lines)(fs, p, o, n) for fs, p, o, n, last in blocks if not last]
     )
-    if not blocks:  # empty files only
-        return dd.from_pandas(_empty(_LINES_META), npartitions=1)
     lines = iter(counted)
     parts = []
     first: dict[str, int] = {}
@@ -177,11 +195,15 @@ def read_jsonl(
         parts.append((fs, path, label, offset, length, start))
         if not last:
             first[label] = start + next(lines)
-    return dd.from_map(_read_part, parts, meta=_empty(_LINES_META), enforce_metadata=False)
+    frame: DataFrame = dd.from_map(
+        _read_part, parts, meta=_empty(_LINES_META), enforce_metadata=False
+    )
+    return frame
 
 
 def _files(urlpath: str | Sequence[str], options: dict[str, Any]) -> list[tuple[Any, str]]:
-    """``(filesystem, path)`` of every file ``urlpath`` names, each pattern's in name order."""
+    """``(filesystem, path)`` of every file ``urlpath`` names, each pattern's in name order, a
+    file named twice once."""
     found: list[tuple[Any, str]] = []
     for item in [urlpath] if isinstance(urlpath, str) else urlpath:
         fs, path = url_to_fs(item, **options)
@@ -198,7 +220,14 @@ def _files(urlpath: str | Sequence[str], options: dict[str, Any]) -> list[tuple[
                 ]
             else:
                 found.append((fs, match))
-    return found
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for fs, path in found:
+        key = (fs.unstrip_protocol(path), path)
+        if key not in seen:
+            seen.add(key)
+            unique.append((fs, path))
+    return unique
 
 
 def _auto_blocksize(total: int) -> int:
@@ -206,10 +235,10 @@ def _auto_blocksize(total: int) -> int:
     try:
         from distributed import default_client
 
-        threads = sum(default_client().nthreads().values())
+        threads = sum(_untyped(default_client)().nthreads().values())
     except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
         pass
-    return min(_MAX_BLOCK, max(_MIB, math.ceil(total / (4 * max(threads, 1)))))
+    return min(_MAX_BLOCK, max(_MIB, math.ceil(total / (4 * max(int(threads), 1)))))
 
 
 def _count_lines(fs: Any, path: str, offset: int, length: int) -> int:
@@ -234,14 +263,14 @@ def _read_part(part: tuple[Any, str, str, int, int, int]) -> pd.DataFrame:
             "value": pa.array(values, pa.binary()),
         }
     )
-    return table.to_pandas(types_mapper=pd.ArrowDtype)  # type: ignore[no-any-return]
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 # ---------------------------------------------------------------- Parquet
 
 
 def write_parquet(
-    frame: dd.DataFrame,
+    frame: DataFrame,
     path: str,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
@@ -259,7 +288,7 @@ def write_parquet(
     fs.makedirs(root, exist_ok=True)
     schema = pa.Schema.from_pandas(_empty(dict(frame.dtypes)), preserve_index=False)
     schema = schema.remove_metadata()
-    parts = frame.to_delayed()
+    parts = _untyped(frame).to_delayed()
     width = len(str(len(parts) - 1))
     dask.compute(
         *[
