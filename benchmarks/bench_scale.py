@@ -83,8 +83,10 @@ def _loops(path: Path) -> None:
 # ---------------------------------------------------------------- the audits, each a process tree
 
 
-def _measure(argv: list[str]) -> tuple[int, float, float]:
-    """(exit code, wall seconds, peak summed RSS of the process tree in MB)."""
+def _measure(argv: list[str]) -> tuple[int, float, float, float]:
+    """(exit code, wall seconds, peak summed RSS of the process tree in MB, CPU seconds of the
+    tree).  Both are sampled every 0.1 s over every process of the tree (a JVM and its Python
+    workers, a Dask cluster's nannies and workers): a process's last CPU reading counts."""
     import psutil
 
     start = time.perf_counter()
@@ -93,16 +95,20 @@ def _measure(argv: list[str]) -> tuple[int, float, float]:
     )
     root = psutil.Process(child.pid)
     peak = 0
+    cpu: dict[int, float] = {}
     while child.poll() is None:
         total = 0
         try:
             for process in [root, *root.children(recursive=True)]:
-                total += process.memory_info().rss
+                with process.oneshot():
+                    total += process.memory_info().rss
+                    times = process.cpu_times()
+                    cpu[process.pid] = times.user + times.system
         except psutil.Error:  # a process ended while being read
             pass
         peak = max(peak, total)
         time.sleep(0.1)
-    return child.returncode, time.perf_counter() - start, peak / 1e6
+    return child.returncode, time.perf_counter() - start, peak / 1e6, sum(cpu.values())
 
 
 _ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
@@ -134,21 +140,26 @@ def _audits(big: Path, tiny: Path, out: Path) -> None:
     have_java = shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
     print(f"audits of one file, {REQUESTS:,} requests ({big.stat().st_size / 1e6:,.0f} MB)")
     print(
-        f"{'peer':<30} {'seconds':>8} {'requests/s':>11} {'peak MB':>8} "
-        f"{'fixed s':>8} {'req/s past fixed':>17}"
+        f"{'peer':<30} {'seconds':>8} {'requests/s':>11} {'peak MB':>8} {'fixed s':>8} "
+        f"{'CPU s':>7} {'fixed CPU s':>11} {'req/CPU s past fixed':>21} {'Parquet MB':>10}"
     )
     for index, (name, argv) in enumerate(runs.items()):
         if name.startswith("Spark") and not have_java:
             print(f"{name:<30} skipped: no Java (install a JDK 17+ or set JAVA_HOME)")
             continue
-        code_tiny, fixed, _ = _measure(argv(tiny, out / f"{index}-tiny"))
-        code, elapsed, peak = _measure(argv(big, out / f"{index}-big"))
+        code_tiny, fixed, _, fixed_cpu = _measure(argv(tiny, out / f"{index}-tiny"))
+        code, elapsed, peak, cpu = _measure(argv(big, out / f"{index}-big"))
         if code not in (0, 1) or code_tiny not in (0, 1):
             print(f"{name:<30} failed: exit {code} (tiny file: {code_tiny})")
             continue
         rate = REQUESTS / elapsed
-        past = f"{REQUESTS / (elapsed - fixed):17,.0f}" if elapsed > fixed else f"{'n/a':>17}"
-        print(f"{name:<30} {elapsed:8.1f} {rate:11,.0f} {peak:8,.0f} {fixed:8.1f} {past}")
+        per_cpu = REQUESTS / (cpu - fixed_cpu) if cpu > fixed_cpu else float("nan")
+        written = sum(f.stat().st_size for f in (out / f"{index}-big").rglob("*") if f.is_file())
+        parquet = f"{written / 1e6:10.1f}" if written else f"{'-':>10}"
+        print(
+            f"{name:<30} {elapsed:8.1f} {rate:11,.0f} {peak:8,.0f} {fixed:8.1f} "
+            f"{cpu:7.1f} {fixed_cpu:11.1f} {per_cpu:21,.0f} {parquet}"
+        )
     print()
 
 
