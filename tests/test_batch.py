@@ -50,7 +50,20 @@ def rows(table: Any) -> list[dict[str, Any]]:
     return table.to_pylist()  # type: ignore[no-any-return]
 
 
-requests = st.one_of(valid_requests(), st.sampled_from(RULES).flatmap(violating))
+# Any JSON value under the request's field and member names: several errors at once, the first
+# of which a row reports.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3)
+    | st.dictionaries(st.sampled_from(["url", "data", "media_type", "x"]), c, max_size=3),
+    max_leaves=10,
+)
+objects = st.dictionaries(
+    st.sampled_from([f.name for f in catalog.FIELDS] + ["promt", "image_refs"]),
+    json_values,
+    max_size=8,
+)
+requests = st.one_of(valid_requests(), st.sampled_from(RULES).flatmap(violating), objects)
 
 
 @st.composite
@@ -98,7 +111,7 @@ CONTAINERS = {
 }
 
 
-@settings(SETTINGS, max_examples=80)
+@settings(SETTINGS, max_examples=50)
 @given(columns_of_texts)
 def test_every_row_is_what_check_answers(values: list[str | None]) -> None:
     wanted = [expected(v) for v in values]
