@@ -54,8 +54,10 @@ def rows(table: Any) -> list[dict[str, Any]]:
 # of which a row reports.
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda c: st.lists(c, max_size=3)
-    | st.dictionaries(st.sampled_from(["url", "data", "media_type", "x"]), c, max_size=3),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(st.sampled_from(["url", "data", "media_type", "x"]), c, max_size=3)
+    ),
     max_leaves=10,
 )
 objects = st.dictionaries(
