@@ -9,19 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import luma_schema
-from luma_schema import catalog
+from luma_schema import batch, catalog
 from luma_schema.strategies import valid_requests, violating
-
-pa = pytest.importorskip("pyarrow", reason="the 'batch' extra: pip install 'luma-schema[batch]'")
-pd = pytest.importorskip("pandas", reason="pandas: pip install pandas")
-pl = pytest.importorskip("polars", reason="polars: pip install polars")
-
-from luma_schema import batch  # noqa: E402
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Every rule a request can break without the network; the 50 MiB image has a test of its own.

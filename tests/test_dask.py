@@ -13,16 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("dask", reason="the 'dask' extra: pip install 'luma-schema[dask]'")
-pytest.importorskip("distributed", reason="the 'dask' extra: pip install 'luma-schema[dask]'")
-
 import dask.bag as db
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from distributed import Client, LocalCluster
 from scale_support import EXAMPLE_LINES, ROOT, expected, lines_of, write_logs
 

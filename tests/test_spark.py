@@ -22,15 +22,12 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         "or set JAVA_HOME",
         allow_module_level=True,
     )
-pa = pytest.importorskip("pyarrow", reason="the 'spark' extra: pip install 'luma-schema[spark]'")
-pytest.importorskip("pyspark", reason="the 'spark' extra: pip install 'luma-schema[spark]'")
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+from scale_support import EXAMPLE_LINES, ROOT, expected, lines_of, write_logs
 
-import pyarrow.parquet as pq  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
-from scale_support import EXAMPLE_LINES, ROOT, expected, lines_of, write_logs  # noqa: E402
-
-from luma_schema import batch  # noqa: E402
-from luma_schema import spark as luma_spark  # noqa: E402
+from luma_schema import batch
+from luma_schema import spark as luma_spark
 
 
 @pytest.fixture(scope="module")
