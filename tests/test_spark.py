@@ -14,20 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip(
-        "Spark needs Java 17 or later: install a JDK (apt-get install openjdk-17-jre-headless) "
-        "or set JAVA_HOME",
-        allow_module_level=True,
-    )
 import pyarrow.parquet as pq
+import pytest
 from pyspark.sql import SparkSession
 from scale_support import EXAMPLE_LINES, ROOT, expected, lines_of, write_logs
 
 from luma_schema import batch
 from luma_schema import spark as luma_spark
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
+    reason="Spark needs Java 17 or later: install a JDK (apt-get install "
+    "openjdk-17-jre-headless) or set JAVA_HOME",
+)
 
 
 @pytest.fixture(scope="module")
