@@ -19,7 +19,9 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # The extra each optional part needs (the core needs none).
 EXTRA_OF_MODULE = {
     "fetch": "fetch",
-    "server": "server",
+    "server": "server",  # the package: every module in it
+    "_fastapi": "fastapi",
+    "pytest_plugin": "testing",
     "sdk": "sdk",
     "strategies": "testing",
     "batch": "batch",  # the columnar entry and the audits (extras added with them)
@@ -80,7 +82,8 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
 def test_every_import_is_declared_where_it_is_needed(path: Path) -> None:
-    extra = EXTRA_OF_MODULE.get(path.stem) if path.parent == PACKAGE else None
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    extra = EXTRA_OF_MODULE.get(parts[-1], EXTRA_OF_MODULE.get(parts[0]))
     for module in _third_party_imports(path):
         needed = EXTRA_OF_OPTIONAL.get(module, extra)
         declared = _declared(None) | (_declared(needed) if needed else set())
