@@ -98,7 +98,7 @@ def _typed_struct() -> Any:
         web_search: bool = False
         user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
         source: Image | None = None
-        image_ref: list[Image] = []
+        image_ref: list[Image] = msgspec.field(default_factory=list)
 
     return msgspec.json.Decoder(Request)
 
