@@ -336,36 +336,37 @@ class Engine:
         warnings = tuple(reading.warnings)
         if errors:
             return Report.whole(errors, warnings, None)
-        request = self._normalised_reading(reading)
+        request = self._normalise(reading.body)
         if _has_blobs(reading):
             return Report.whole((), warnings, None, _BLOBS, request)
         return Report.whole((), warnings, request)
 
     # ------------------------------------------------------------ the normalised request
 
-    def _normalised_reading(self, reading: Reading) -> dict[str, Any]:
-        values = reading.values
-        return {f.name: _normal_default(values[f.name]) for f in self._fields}
-
     def _normalise(self, named: dict[str, Any]) -> dict[str, Any]:
-        """Every field, defaults filled, each media reference with exactly its members: the
-        request as the compiled path accepted it (exact types)."""
-        return {f.name: self._normal(f, named.get(f.name, MISSING)) for f in self._fields}
+        """The request in full (every field shown always, defaults filled; the others when
+        given; each object with its members likewise; a field the request's type does not take
+        left out or at its default), from the values of a request that passed every rule."""
+        out: dict[str, Any] = {}
+        values = None
+        for f in self._fields:
+            value = named.get(f.name, MISSING)
+            if f.applies is not None:
+                values = values or self._top_values(named)
+                if not self.diagnosis.applies(f.name, values):
+                    value = MISSING
+            if f.shown or (value is not MISSING and value is not None):
+                out[f.name] = _normal(f, value)
+        return out
 
     def _normalise_field(self, named: dict[str, Any], name: str) -> Any:
-        field = next(f for f in self._fields if f.name == name)
-        return self._normal(field, named.get(name, MISSING))
+        return self._normalise(named).get(name)
 
-    def _normal(self, f: Field, value: Any) -> Any:
-        if value is MISSING:
-            return _normal_default(f.default)
-        if f.reference and value is not None:
-            if f.type is JsonType.ARRAY:
-                return [{m: item.get(m) for m in self._members} for item in value]
-            return {m: value.get(m) for m in self._members}
-        if f.type is JsonType.ARRAY:
-            return list(value)
-        return value
+    def _top_values(self, named: dict[str, Any]) -> dict[str, Any]:
+        # What an `applies` test reads: the top-level fields, defaults filled.
+        return {
+            f.name: named.get(f.name, f.default) for f in self._fields if f.type is JsonType.STRING
+        }
 
     # ------------------------------------------------------------ fetching (step 7)
 
@@ -425,12 +426,34 @@ def _with(report: Report, errors: list[Violation], notices: list[Notice]) -> Rep
     return Report.whole((), warnings, report.request)
 
 
-def _normal_default(value: Any) -> Any:
+def _normal(f: Field, value: Any) -> Any:
+    """One field's value in the normalised request (Blobs kept: see ``_Blobs``)."""
     if value is MISSING:
+        value = f.default
+        if value is MISSING:
+            return None
+        if isinstance(value, tuple):
+            return list(value)
+    if value is None:
         return None
-    if isinstance(value, tuple):
+    if f.members is not None:
+        if f.type is JsonType.ARRAY:
+            return [_normal_object(f.members, item) for item in value]
+        return _normal_object(f.members, value)
+    if f.type is JsonType.ARRAY:
         return list(value)
+    if f.type is JsonType.INTEGER and type(value) is float:
+        return int(value)  # a whole-valued float reads as the integer
     return value
+
+
+def _normal_object(table: tuple[Field, ...], raw: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in table:
+        value = raw.get(m.name, MISSING)
+        if m.shown or (value is not MISSING and value is not None):
+            out[m.name] = _normal(m, value)
+    return out
 
 
 def _has_blobs(reading: Reading) -> bool:

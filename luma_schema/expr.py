@@ -16,6 +16,7 @@ warning that asks for it.
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate_constant",
     "fold",
     "implies",
+    "paths",
     "reads",
     "render",
 ]
@@ -67,7 +69,29 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-# Functions a predicate may call, by name: pure functions of one type-checked string value.
+def _is_uuid(text: str) -> bool:
+    # What Python's uuid.UUID() reads (hyphens or none, any case, braces, urn:uuid:), as a
+    # pydantic UUID field does.
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _smallest(items: list[Any]) -> Any:
+    return min(items) if items else None
+
+
+def _largest(items: list[Any]) -> Any:
+    return max(items) if items else None
+
+
+def _distinct(items: list[Any]) -> bool:
+    return len(set(items)) == len(items)
+
+
+# Functions a predicate may call, by name: pure functions of one type-checked value.
 FUNCTIONS: Final[Mapping[str, Callable[[Any], Any]]] = {
     "base64": media.base64_info,  # -> Base64Info(valid, size, head)
     "image_media_type": media.is_image_media_type,  # -> bool
@@ -76,6 +100,11 @@ FUNCTIONS: Final[Mapping[str, Callable[[Any], Any]]] = {
     "sniff": media.sniff_data,  # -> "png" | "jpeg" | "gif" | "webp" | None
     "media_format": media.media_format,  # -> the format a media type names, or None
     "format_name": media.format_name,  # -> "PNG", ... ("another format" for None)
+    "media_family": media.media_family,  # -> "image" | "video" | None, of a media type
+    "uuid": _is_uuid,  # -> bool
+    "smallest": _smallest,  # -> the least item of an array of numbers (None when empty)
+    "largest": _largest,  # -> the greatest item (None when empty)
+    "distinct": _distinct,  # -> bool: no item repeated
 }
 
 _COMPARISONS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
@@ -98,9 +127,12 @@ class Expr:
 @dataclass(frozen=True, slots=True)
 class Value(Expr):
     """A request field by its dotted path: its type-checked value, its default when absent, else
-    ``MISSING``."""
+    ``MISSING``.  ``checked=False``: read as it stands even when a failed rule marked it invalid
+    (and as something that equals nothing when its JSON type is wrong): a guard such as "unless
+    the type is layering" reads an invalid type as simply not layering."""
 
     path: str
+    checked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,16 +316,23 @@ def walk(expr: Expr) -> Iterator[Expr]:
 
 
 def reads(*exprs: Expr) -> tuple[frozenset[str], frozenset[str]]:
-    """The request paths and the reference members that ``exprs`` read."""
+    """The request paths (read checked) and the reference members that ``exprs`` read: a rule
+    reading one that is not there to read (it failed its JSON type, or a failed rule marked it)
+    is not applied."""
     values: set[str] = set()
     members: set[str] = set()
     for expr in exprs:
         for node in walk(expr):
-            if isinstance(node, Value):
+            if isinstance(node, Value) and node.checked:
                 values.add(node.path)
             elif isinstance(node, Member):
                 members.add(node.name)
     return frozenset(values), frozenset(members)
+
+
+def paths(*exprs: Expr) -> frozenset[str]:
+    """Every request path ``exprs`` read, checked or not."""
+    return frozenset(n.path for e in exprs for n in walk(e) if isinstance(n, Value))
 
 
 # ---------------------------------------------------------------- folding
@@ -326,15 +365,17 @@ def fold(
     ``All``/``Any_`` drop operands that cannot decide them."""
 
     def go(node: Expr) -> Expr:
-        if node in known:
-            return Const(known[node])
+        leaf = Value(node.path) if isinstance(node, Value) else node  # checked or not: one value
+        if leaf in known:
+            return Const(known[leaf])
         match node:
             case Value() | Member() | Position() | Const():
                 return node
             case Given(x) | Present(x):
-                if x in given or (x in present and isinstance(node, Present)):
+                key = Value(x.path) if isinstance(x, Value) else x
+                if key in given or (key in present and isinstance(node, Present)):
                     return Const(True)
-                if x in present:
+                if key in present:
                     return NotNull(x)
                 inner = go(x)
                 if isinstance(inner, Const):
@@ -366,7 +407,7 @@ def fold(
                     return kept[0]
                 return type(node)(*kept)
             case NotNull(x):
-                if x in given:
+                if (Value(x.path) if isinstance(x, Value) else x) in given:
                     return Const(True)
                 inner = go(x)
                 return Const(inner.value is not None) if isinstance(inner, Const) else NotNull(inner)
@@ -433,7 +474,7 @@ def render(expr: Expr, names: Names) -> str:
 
     def go(node: Expr) -> str:
         match node:
-            case Value(path):
+            case Value(path, _):
                 return names.value(path)
             case Member(name):
                 return names.member(name)

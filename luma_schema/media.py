@@ -28,6 +28,8 @@ __all__ = [
     "is_public_ip",
     "is_public_ipv4",
     "is_public_ipv6",
+    "is_video_media_type",
+    "media_family",
     "media_format",
     "parse_ipv4_host",
     "sniff_data",
@@ -218,6 +220,23 @@ _FORMAT_NAMES: Final = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "Web
 def format_name(format: str | None) -> str:
     """How messages name a format (``None``: a format outside the four sniffed ones)."""
     return _FORMAT_NAMES[format] if format is not None else "another format"
+
+
+_VIDEO_TYPE: Final = re.compile(
+    r"[vV][iI][dD][eE][oO]/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*(?:;[^\x00-\x1f\x7f]*)?\Z"
+)
+
+
+def is_video_media_type(value: str) -> bool:
+    """``video/`` (any case) and a subtype, as :func:`is_image_media_type` reads ``image/``."""
+    return _VIDEO_TYPE.match(value) is not None and not value[-1].isspace()
+
+
+def media_family(value: str) -> str | None:
+    """``"image"`` or ``"video"`` for a media type of that family, else ``None``."""
+    if is_image_media_type(value):
+        return "image"
+    return "video" if is_video_media_type(value) else None
 
 
 def media_format(value: str) -> str | None:

@@ -30,32 +30,41 @@ from luma_schema.expr import (
     Len,
     Member,
     Not,
+    Position,
     Present,
+    Same,
     Value,
     implies,
     reads,
 )
+from luma_schema.expr import paths as expr_paths
 
 __all__ = [
     "MISSING",
     "Advice",
     "AllowedWith",
+    "Alone",
     "Base64",
     "Catalogue",
     "EitherOf",
     "Expressible",
     "Fetched",
     "Field",
+    "ForbiddenFor",
     "HttpStatus",
     "ImageMediaType",
+    "ItemsRange",
     "JsonBody",
     "JsonType",
     "JsonTypes",
     "Length",
     "MaxBytes",
     "MaxItemsFor",
+    "MediaFamily",
     "NotBoth",
+    "NotTogether",
     "OneOf",
+    "OneOfFor",
     "OnlyFor",
     "PublicHttpsUrl",
     "Range",
@@ -63,7 +72,11 @@ __all__ = [
     "RequiredFor",
     "RequiredWith",
     "Rule",
+    "SameLength",
     "Scope",
+    "Test",
+    "Unique",
+    "Uuid",
     "decoded",
 ]
 
@@ -105,6 +118,43 @@ def _placeholders(template: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Test:
+    """A condition on one value: ``path`` a request field (read as it stands: an invalid value is
+    simply not one of ``values``), ``"@"`` the position of the reference being checked, or
+    ``".member"`` one of its members; given (``values`` empty) or one of ``values``, of
+    ``function`` of it when named (a function of :data:`luma_schema.expr.FUNCTIONS`);
+    ``negated`` inverts it."""
+
+    path: str
+    values: tuple[Any, ...] = ()
+    negated: bool = False
+    function: str | None = None
+
+    def expr(self, checked: bool = False) -> Expr:
+        subject: Expr
+        if self.path == "@":
+            subject = Position()
+        elif self.path.startswith("."):
+            subject = Member(self.path[1:])
+        else:
+            subject = Value(self.path, checked=checked)
+        test: Expr
+        if self.function is not None:
+            called = Call(self.function, subject)
+            test = All(Given(subject), In(called, frozenset(self.values)) if self.values else Given(called))
+        elif self.values:
+            test = In(subject, frozenset(self.values))
+        else:
+            test = Given(subject)
+        return Not(test) if self.negated else test
+
+    def __repr__(self) -> str:
+        what = f"{self.function}({self.path})" if self.function else self.path
+        said = f" in {'|'.join(map(str, self.values))}" if self.values else " given"
+        return f"{'not ' if self.negated else ''}{what}{said}"
+
+
+@dataclass(frozen=True, slots=True)
 class Field:
     """One member of the request body (or of an object in it): its JSON type, nullability and
     default.  An array names its items' type; an object its ``members`` (``None``: any members);
@@ -118,6 +168,11 @@ class Field:
     items: JsonType | None = None
     members: tuple[Field, ...] | None = None
     reference: bool = False
+    # In the normalised request: always (defaults filled), or only when given (``shown=False``).
+    shown: bool = True
+    # Where the field is meaningful (a test on the request); elsewhere it is ignored: left out
+    # of the normalised request, and its media references get their JSON types checked only.
+    applies: Test | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -143,11 +198,15 @@ class Field:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Rule:
-    """The common shape: a stable id, the HTTP status and the message template."""
+    """The common shape: a stable id, the HTTP status and the message template; ``when`` and
+    ``unless`` say where the rule applies (every ``when`` test holds, not every ``unless``
+    test does)."""
 
     id: str
     status: int
     message: str
+    when: tuple[Test, ...] = ()
+    unless: tuple[Test, ...] = ()
 
     scope: ClassVar[Scope] = Scope.REQUEST
     expressible: ClassVar[Expressible] = Expressible.EXACT
@@ -172,9 +231,18 @@ class Rule:
     def _validate(self) -> None:
         """Check the kind's own parameters; raises ValueError."""
 
-    def predicate(self) -> Expr:
-        """What the rule requires: holds exactly when the request obeys it."""
+    def requirement(self) -> Expr:
+        """What the kind requires, where the rule applies."""
         raise TypeError(f"{type(self).__name__} is applied by the engine, not by a predicate")
+
+    def predicate(self) -> Expr:
+        """What the rule requires: holds exactly when the request obeys it (its kind's
+        requirement wherever every ``when`` test holds and not every ``unless`` test does)."""
+        own = self.requirement()
+        conditions = [t.expr() for t in self.when]
+        if self.unless:
+            conditions.append(Not(All(*(t.expr() for t in self.unless))))
+        return implies(All(*conditions), own) if conditions else own
 
     def echo(self) -> Mapping[str, Expr]:
         """The submitted values the message quotes, by placeholder name."""
@@ -211,7 +279,12 @@ class Rule:
         return ""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.id}{', ' if self._args() else ''}{self._args()})"
+        args = self._args()
+        if self.when:
+            args += f" when {', '.join(map(repr, self.when))}"
+        if self.unless:
+            args += f" unless {', '.join(map(repr, self.unless))}"
+        return f"{type(self).__name__}({self.id}{', ' if args else ''}{args.strip()})"
 
 
 def _field(name: str) -> Expr:
@@ -260,7 +333,7 @@ class OneOf(Rule):
         valid = self.listing if self.listing is not None else ", ".join(sorted(self.values))
         return {"field": self.field, "valid": valid}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         value = _field(self.field)
         return implies(Given(value), In(value, frozenset(self.values)))
 
@@ -280,6 +353,52 @@ class OneOf(Rule):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class OneOfFor(Rule):
+    """``field`` is one of ``values``, and where ``key`` is one of the keys of ``by``, one of
+    that key's values (the key read as it stands: an unknown or invalid key asks nothing more).
+    ``context`` names other fields the message quotes, as for :class:`OneOf`."""
+
+    field: str = ""
+    values: tuple[str, ...] = ()
+    key: str = ""
+    by: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    context: tuple[str, ...] = ()
+
+    def _validate(self) -> None:
+        if not self.values or len(set(self.values)) != len(self.values):
+            raise ValueError(f"{self.id}: values must be distinct and non-empty")
+        if not self.by or any(not set(vs) <= set(self.values) for _, vs in self.by):
+            raise ValueError(f"{self.id}: by names some of the values for each key")
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field, "key": self.key}
+
+    def requirement(self) -> Expr:
+        value, key = _field(self.field), Value(self.key, checked=False)
+        return implies(
+            Given(value),
+            All(
+                In(value, frozenset(self.values)),
+                *(implies(Equals(key, k), In(value, frozenset(vs))) for k, vs in self.by),
+            ),
+        )
+
+    def echo(self) -> Mapping[str, Expr]:
+        return {"value": _field(self.field), **{name: _field(name) for name in self.context}}
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    @property
+    def marks(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return f"{self.field} in {'|'.join(self.values)}, by {self.key}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Required(Rule):
     """``field`` is present (null counts as present: the field table rejects it)."""
 
@@ -288,7 +407,7 @@ class Required(Rule):
     def params(self) -> dict[str, Any]:
         return {"field": self.field}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         return Present(_field(self.field))
 
     @property
@@ -318,7 +437,7 @@ class Length(Rule):
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "min": self.min, "max": self.max}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         value = _field(self.field)
         bounds: list[Expr] = [Compare(Len(value), "<=", self.max)]
         if self.min:
@@ -354,7 +473,7 @@ class Range(Rule):
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "min": self.min, "max": self.max}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         value = _field(self.field)
         bounds: list[Expr] = []
         if self.min is not None:
@@ -378,18 +497,30 @@ class Range(Rule):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class RequiredFor(Rule):
-    """``field`` is given (present and not null) when ``key`` equals ``equals``."""
+class ItemsRange(Rule):
+    """Every number of the array ``field`` lies in ``min``..``max`` (either may be ``None``)."""
 
     field: str = ""
-    key: str = ""
-    equals: str = ""
+    min: int | float | None = None
+    max: int | float | None = None
+
+    def _validate(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError(f"{self.id}: a range needs a bound")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{self.id}: need min <= max, got {self.min}..{self.max}")
 
     def params(self) -> dict[str, Any]:
-        return {"field": self.field, "key": self.key, "equals": self.equals}
+        return {"field": self.field, "min": self.min, "max": self.max}
 
-    def predicate(self) -> Expr:
-        return implies(Equals(_field(self.key), self.equals), Given(_field(self.field)))
+    def requirement(self) -> Expr:
+        items = _field(self.field)
+        bounds: list[Expr] = []
+        if self.min is not None:
+            bounds.append(Compare(Call("smallest", items), ">=", self.min))
+        if self.max is not None:
+            bounds.append(Compare(Call("largest", items), "<=", self.max))
+        return implies(All(Given(items), Compare(Len(items), ">", 0)), All(*bounds))
 
     @property
     def path(self) -> str:
@@ -400,7 +531,150 @@ class RequiredFor(Rule):
         return self.field
 
     def _args(self) -> str:
-        return f"{self.field} if {self.key}={self.equals}"
+        low = "" if self.min is None else self.min
+        high = "" if self.max is None else self.max
+        return f"{self.field}[*], {low}..{high}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Unique(Rule):
+    """No item of the array ``field`` is repeated."""
+
+    field: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+    def requirement(self) -> Expr:
+        items = _field(self.field)
+        return implies(Given(items), Call("distinct", items))
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    @property
+    def marks(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return self.field
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SameLength(Rule):
+    """The arrays ``field`` and ``other`` have as many items, where both are given."""
+
+    field: str = ""
+    other: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field, "other": self.other}
+
+    def requirement(self) -> Expr:
+        a, b = _field(self.field), _field(self.other)
+        return implies(All(Given(a), Given(b)), Same(Len(a), Len(b)))
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return f"len({self.field}) = len({self.other})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class NotTogether(Rule):
+    """A combination of values each valid alone: refused when every test of ``tests`` holds (on
+    values read checked: an invalid one skips the rule).  ``field`` is the path it names."""
+
+    field: str = ""
+    tests: tuple[Test, ...] = ()
+
+    def _validate(self) -> None:
+        if len(self.tests) < 2:
+            raise ValueError(f"{self.id}: a combination needs two tests or more")
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+    def requirement(self) -> Expr:
+        return Not(All(*(t.expr(checked=True) for t in self.tests)))
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return " and ".join(map(repr, self.tests))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RequiredFor(Rule):
+    """``field`` is given (present and not null) when ``key`` equals ``equals``, or is one of
+    ``among`` (the message then quotes the key's value as ``{equals}``)."""
+
+    field: str = ""
+    key: str = ""
+    equals: str = ""
+    among: tuple[str, ...] = ()
+
+    def _validate(self) -> None:
+        if bool(self.equals) == bool(self.among):
+            raise ValueError(f"{self.id}: give equals or among, not both")
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The key's values for which the field is required."""
+        return self.among or (self.equals,)
+
+    def params(self) -> dict[str, Any]:
+        params = {"field": self.field, "key": self.key}
+        return {**params, "equals": self.equals} if self.equals else params
+
+    def echo(self) -> Mapping[str, Expr]:
+        return {"equals": _field(self.key)} if self.among else {}
+
+    def requirement(self) -> Expr:
+        return implies(In(_field(self.key), frozenset(self.values)), Given(_field(self.field)))
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    @property
+    def marks(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return f"{self.field} if {self.key}={'|'.join(self.values)}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ForbiddenFor(Rule):
+    """``field`` is not given (null counts as not given) when ``key`` is one of ``among``.  A
+    forbidden image is still an image: the image rules check it too."""
+
+    field: str = ""
+    key: str = ""
+    among: tuple[str, ...] = ()
+
+    def _validate(self) -> None:
+        if not self.among:
+            raise ValueError(f"{self.id}: among must not be empty")
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field, "key": self.key}
+
+    def requirement(self) -> Expr:
+        return implies(In(_field(self.key), frozenset(self.among)), Not(Given(_field(self.field))))
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return f"no {self.field} if {self.key}={'|'.join(self.among)}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -415,7 +689,7 @@ class OnlyFor(Rule):
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "key": self.key, "equals": self.equals}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         return implies(Not(Equals(_field(self.key), self.equals)), Not(Given(_field(self.field))))
 
     @property
@@ -442,7 +716,7 @@ class MaxItemsFor(Rule):
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "max": self.max, "key": self.key, "equals": self.equals}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         items = _field(self.field)
         return implies(
             All(Equals(_field(self.key), self.equals), Given(items)),
@@ -483,7 +757,7 @@ class AllowedWith(Rule):
             "key_equals": self.key_equals,
         }
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         other = _field(self.other)
         return implies(
             All(
@@ -516,7 +790,7 @@ class NotBoth(Rule):
     def params(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         return Not(All(Given(Member(self.a)), Given(Member(self.b))))
 
     @property
@@ -529,24 +803,26 @@ class NotBoth(Rule):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class EitherOf(Rule):
-    """An image gives at least one of ``a`` and ``b``."""
+    """An image gives at least one of ``a``, ``b`` and ``others`` (the message names ``a`` and
+    ``b``, the documented pair)."""
 
     a: str = ""
     b: str = ""
+    others: tuple[str, ...] = ()
     scope: ClassVar[Scope] = Scope.IMAGE
 
     def params(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b}
 
-    def predicate(self) -> Expr:
-        return Any_(Given(Member(self.a)), Given(Member(self.b)))
+    def requirement(self) -> Expr:
+        return Any_(*(Given(Member(m)) for m in (self.a, self.b, *self.others)))
 
     @property
     def marks(self) -> str:
         return "image"
 
     def _args(self) -> str:
-        return f"{self.a} | {self.b}"
+        return " | ".join((self.a, self.b, *self.others))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -560,7 +836,7 @@ class RequiredWith(Rule):
     def params(self) -> dict[str, Any]:
         return {"member": self.member, "with_": self.with_}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         return implies(Given(Member(self.with_)), Given(Member(self.member)))
 
     @property
@@ -569,6 +845,58 @@ class RequiredWith(Rule):
 
     def _args(self) -> str:
         return f"{self.member} with {self.with_}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Alone(Rule):
+    """An image that gives one of ``keys`` gives no other of ``among``."""
+
+    keys: tuple[str, ...] = ()
+    among: tuple[str, ...] = ()
+    scope: ClassVar[Scope] = Scope.IMAGE
+
+    def _validate(self) -> None:
+        if not self.keys or not set(self.keys) <= set(self.among):
+            raise ValueError(f"{self.id}: keys must be some of among")
+
+    def params(self) -> dict[str, Any]:
+        return {"keys": self.keys, "among": self.among}
+
+    def requirement(self) -> Expr:
+        return All(
+            *(
+                implies(
+                    Given(Member(k)), Not(Any_(*(Given(Member(o)) for o in self.among if o != k)))
+                )
+                for k in self.keys
+            )
+        )
+
+    @property
+    def marks(self) -> str:
+        return "image"
+
+    def _args(self) -> str:
+        return f"{'|'.join(self.keys)} alone among {'|'.join(self.among)}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Uuid(Rule):
+    """A given ``member`` is a UUID as Python's ``uuid.UUID()`` reads one (hyphens or none, any
+    case, braces, ``urn:uuid:``), as a pydantic ``UUID`` field does."""
+
+    member: str = ""
+    scope: ClassVar[Scope] = Scope.IMAGE
+
+    def params(self) -> dict[str, Any]:
+        return {"member": self.member}
+
+    def requirement(self) -> Expr:
+        value = Member(self.member)
+        return implies(Given(value), Call("uuid", value))
+
+    def _args(self) -> str:
+        return self.member
 
 
 def decoded(member: str) -> Call:
@@ -584,7 +912,7 @@ class Base64(Rule):
     member: str = ""
     scope: ClassVar[Scope] = Scope.IMAGE
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         return implies(Given(Member(self.member)), Attr(decoded(self.member), "valid"))
 
     def _args(self) -> str:
@@ -608,7 +936,7 @@ class MaxBytes(Rule):
     def params(self) -> dict[str, Any]:
         return {"member": self.member, "max": self.max, "max_mb": self.max >> 20}
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         facts = decoded(self.member)
         return implies(
             All(Given(Member(self.member)), Attr(facts, "valid")),
@@ -626,12 +954,33 @@ class ImageMediaType(Rule):
     member: str = ""
     scope: ClassVar[Scope] = Scope.IMAGE
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         value = Member(self.member)
         return implies(Given(value), Call("image_media_type", value))
 
     def _args(self) -> str:
         return self.member
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class MediaFamily(Rule):
+    """A given ``member`` is a media type of one of ``families`` (``image``, ``video``):
+    ``<family>/<subtype>[;params]``."""
+
+    member: str = ""
+    families: tuple[str, ...] = ()
+    scope: ClassVar[Scope] = Scope.IMAGE
+
+    def _validate(self) -> None:
+        if not self.families or not set(self.families) <= {"image", "video"}:
+            raise ValueError(f"{self.id}: families are image and video")
+
+    def requirement(self) -> Expr:
+        value = Member(self.member)
+        return implies(Given(value), In(Call("media_family", value), frozenset(self.families)))
+
+    def _args(self) -> str:
+        return f"{self.member} in {'|'.join(self.families)}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -643,7 +992,7 @@ class PublicHttpsUrl(Rule):
     scope: ClassVar[Scope] = Scope.IMAGE
     expressible: ClassVar[Expressible] = Expressible.APPROXIMATE
 
-    def predicate(self) -> Expr:
+    def requirement(self) -> Expr:
         value = Member(self.member)
         return implies(Given(value), Equals(Call("url_problem", value), None))
 
@@ -774,18 +1123,28 @@ class Catalogue:
         for r in self.rules:
             if r.scope in (Scope.BODY, Scope.TYPES):
                 continue
-            known = members if r.scope in (Scope.IMAGE, Scope.FETCH) else paths
-            unknown = set(r.reads) - known
+            read_values: frozenset[str]
+            if r.scope is Scope.FETCH:
+                read_values, read_members = frozenset(), frozenset(r.reads)
+            else:
+                exprs = (r.predicate(), *r.echo().values())
+                read_values, read_members = expr_paths(*exprs), reads(*exprs)[1]
+            unknown = (read_values - paths) | (read_members - members)
+            if r.scope is Scope.REQUEST and read_members:
+                unknown |= read_members
             if unknown:
                 raise ValueError(f"{r.id} reads unknown fields {sorted(unknown)}")
         for a in self.advice:
             if a.when is None:
                 continue
-            values, read_members = reads(a.when, *(e for _, e in a.params))
-            if a.scope is Scope.IMAGE and (values or not read_members <= members):
+            exprs = (a.when, *(e for _, e in a.params))
+            read_values, read_members = expr_paths(*exprs), reads(*exprs)[1]
+            if a.scope is Scope.IMAGE and not read_members <= members:
                 raise ValueError(f"{a.id}: image advice reads the image's members only")
-            if a.scope is Scope.REQUEST and (read_members or not values <= paths):
-                raise ValueError(f"{a.id} reads unknown fields {sorted(values - paths)}")
+            if a.scope is Scope.REQUEST and read_members:
+                raise ValueError(f"{a.id}: request advice reads no image member")
+            if not read_values <= paths:
+                raise ValueError(f"{a.id} reads unknown fields {sorted(read_values - paths)}")
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError for an unknown id)."""

@@ -135,6 +135,7 @@ class Diagnosis:
         self.image_advice = tuple(
             self._advice(a) for a in catalogue.advice if a.when and a.scope is Scope.IMAGE
         )
+        self.field_tests = tuple(self._applies(catalogue).items())
         self.request_advice = tuple(
             self._advice(a) for a in catalogue.advice if a.when and a.scope is Scope.REQUEST
         )
@@ -196,6 +197,25 @@ class Diagnosis:
         values, _ = reads(advice.when, *(e for _, e in advice.params))
         return _AdviceStep(advice, when, params, values)
 
+    def _applies(self, catalogue: Catalogue) -> dict[str, Callable[..., bool]]:
+        """``applies_<path>(v)`` for each field that is meaningful only where a test holds."""
+        tests = {path: f.applies for path, f in catalogue.paths.items() if f.applies is not None}
+        names = {path: "applies_" + path.replace(".", "__") for path in tests}
+        source = "\n".join(
+            f"def {names[path]}(v):\n    return {render(test.expr(), _RequestNames(self._ns))}\n"
+            for path, test in tests.items()
+        )
+        functions = self._ns.define(source, names.values()) if tests else []
+        return dict(zip(tests, functions, strict=True))
+
+    def applies(self, position: str, values: dict[str, Any]) -> bool:
+        """Whether the field at ``position`` (and each field it is inside) is meaningful for
+        the request: a reference inside an ignored field gets its JSON types checked only."""
+        for path, test in self.field_tests:
+            if (position == path or position.startswith(path + ".")) and not test(values):
+                return False
+        return True
+
     # ------------------------------------------------------------ per request
 
     def run(self, body: dict[str, Any]) -> Reading:
@@ -205,7 +225,7 @@ class Diagnosis:
         values = reading.values
         bad = reading.bad
         errors = reading.errors
-        refs = [ref for ref in reading.refs if not ref.bad]
+        refs = [ref for ref in reading.refs if not ref.bad and self.applies(ref.position, values)]
         last = self.last_group
         for index, step in enumerate(self.steps):
             if isinstance(step, tuple):

@@ -99,6 +99,7 @@ class Reading:
     ``MISSING`` when absent without one), the paths that failed their JSON type (``bad``: the
     rules that read them are skipped), the references in order, and what was found so far."""
 
+    body: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     bad: set[str] = field(default_factory=set)
     refs: list[Ref] = field(default_factory=list)
@@ -137,7 +138,7 @@ class Reader:
         self.member_names = tuple(m.name for m in catalogue.reference_members)
 
     def read(self, body: dict[str, Any]) -> Reading:
-        reading = Reading()
+        reading = Reading(body)
         self._object(body, self.catalogue.fields, "", reading)
         return reading
 
@@ -254,8 +255,10 @@ class Reader:
         reading.errors.append(Violation(rule.id, rule.status, detail, path))
         if mark:
             reading.bad.add(path)
-            reading.bad.update(self.descendants.get(path, ()))
             reading.values[path] = WRONG
+            for child in self.descendants.get(path, ()):
+                reading.bad.add(child)
+                reading.values[child] = WRONG
 
     def _warn(self, reading: Reading, code: str, path: str, **params: Any) -> None:
         message = self.advice[code].render(path, **params)
