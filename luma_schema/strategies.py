@@ -673,7 +673,18 @@ def _hold_all(
 def _valid(draw: Draw, view: View) -> Request:
     """A valid request: fields drawn in the order the rules on them need, then settled."""
     body: Request = {}
+    decided: set[str] = set()
+    for r in view.request_rules():
+        # A field whose values depend on another's (the type on the model): the pair is drawn
+        # as one choice, so that every pair is as likely as any other.
+        if isinstance(r, OneOfFor) and {r.key, r.field} <= set(view.order) - decided:
+            key, value = draw(samples.one(tuple((k, v) for k, vs in r.by for v in vs)))
+            _put_value(view, draw, body, r.key, key)
+            _put_value(view, draw, body, r.field, value)
+            decided |= {r.key, r.field}
     for name in view.order:
+        if name in decided:
+            continue
         how = _how(view, draw, name, body)
         if how == "value":
             body[name] = _value(view, draw, name, body)
