@@ -1,21 +1,25 @@
-"""Properties: requests built by construction against the engine, the JSON text of a request
-against the request, and the pydantic model against the engine."""
+"""Properties: requests built by construction against the engine (valid requests of every type
+and model are accepted; a request built to break one rule gets exactly that rule, with its
+message), the JSON text of a request against the request, and the pydantic model against the
+engine."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from luma_schema import GenerationRequest, catalog, check
+from luma_schema import GenerationRequest, catalog, check, models
+from luma_schema.engine import Engine
 from luma_schema.strategies import valid_requests, violating
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STATIC = [r.id for r in catalog.RULES if r.scope.value != "fetch"]
+DIAGNOSIS = Engine(catalog.CATALOGUE, compiled=False)
 
 json_values = st.recursive(
     st.none()
@@ -34,18 +38,47 @@ def summary(report: Any) -> tuple[Any, ...]:
     return (report.status, report.detail, report.errors, report.warnings, report.request)
 
 
+def _shown(request: dict[str, Any]) -> list[str]:
+    """The fields a normalised request holds: every field shown always, and a field shown when
+    given only where it is given (not null) and meaningful for the request's type."""
+    names = []
+    for f in catalog.FIELDS:
+        applies = f.applies
+        meaningful = applies is None or (request[applies.path] in applies.values) != applies.negated
+        if f.shown or (meaningful and request.get(f.name) is not None):
+            names.append(f.name)
+    return names
+
+
 @SETTINGS
 @given(valid_requests())
 def test_valid_requests_are_ok(request: dict[str, Any]) -> None:
     report = check(request)
     assert report.ok, report.errors
-    assert list(report.request) == [f.name for f in catalog.FIELDS]  # type: ignore[arg-type]
+    assert report.status == 201
+    given = {**report.request, **{k: v for k, v in request.items() if k in report.request}}  # type: ignore[dict-item]
+    assert list(report.request) == _shown(given)  # type: ignore[arg-type]
+    assert DIAGNOSIS.check(request).ok
+
+
+def test_valid_requests_draw_every_type_of_every_model() -> None:
+    seen: set[tuple[str, str]] = set()
+
+    @settings(SETTINGS, max_examples=100, derandomize=True)
+    @given(valid_requests())
+    def census(request: dict[str, Any]) -> None:
+        report = check(request)
+        assert report.request is not None
+        seen.add((report.request["type"], report.request["model"]))
+
+    census()
+    assert {(t, m) for m, types in catalog.MODEL_TYPES for t in types} <= seen
 
 
 @pytest.mark.parametrize("rule_id", STATIC)
 def test_violating_breaks_exactly_that_rule(rule_id: str) -> None:
     rule = catalog.rule(rule_id)
-    examples = 3 if rule_id == "image_too_large" else 25
+    examples = 3 if rule_id == "image_too_large" else 15
 
     @settings(SETTINGS, max_examples=examples)
     @given(violating(rule_id))
@@ -55,16 +88,20 @@ def test_violating_breaks_exactly_that_rule(rule_id: str) -> None:
         assert report.status == rule.status
         assert report.detail == report.errors[0].detail
         if rule.scope.value != "types":
-            echo = {k: _value(payload, e) for k, e in rule.echo().items()}
+            echo = {k: _value(payload, e.path) for k, e in rule.echo().items()}
             assert report.detail == rule.render(report.errors[0].path, **echo)
+        if rule.scope.value == "request":
+            assert report.errors[0].path == rule.path
 
     run()
 
 
-def _value(payload: Any, node: Any) -> Any:
-    """A request field an echo quotes, as given or its default."""
-    name = node.path
-    return payload.get(name, catalog.CATALOGUE.paths[name].default)
+def _value(payload: Any, path: str) -> Any:
+    """A request field an echo quotes (a dotted path), as given or its default."""
+    node = payload
+    for name in path.split("."):
+        node = node.get(name, None) if isinstance(node, dict) else None
+    return catalog.CATALOGUE.paths[path].default if node is None else node
 
 
 def test_violating_refuses_network_rules() -> None:
@@ -101,6 +138,24 @@ def test_json_text_answers_as_the_dict(payload: Any) -> None:
         assert summary(check(text)) == summary(direct)
 
 
+def _representable(request: dict[str, Any]) -> bool:
+    """Whether the pydantic model names everything a normalised request holds (its Literal
+    types, its fields, its image members): the model follows the catalogue on its own
+    schedule, and a request it cannot represent is no disagreement with the engine."""
+    if request["type"] not in get_args(models.RequestType):
+        return False
+    if request["model"] not in get_args(models.ModelName):
+        return False
+    if not set(request) <= set(GenerationRequest.model_fields):
+        return False
+    members = {m.name for m in catalog.CATALOGUE.reference_members}
+    images = [request["source"], *request["image_ref"]]
+    return all(
+        image is None or set(image) & members <= set(models.ImageInput.model_fields)
+        for image in images
+    )
+
+
 @SETTINGS
 @given(
     st.one_of(
@@ -109,6 +164,8 @@ def test_json_text_answers_as_the_dict(payload: Any) -> None:
 )
 def test_model_agrees_with_the_engine(payload: Any) -> None:
     report = check(payload)
+    if report.ok:
+        assume(_representable(report.request))  # type: ignore[arg-type]
     try:
         model = GenerationRequest.model_validate(payload)
     except ValidationError as exc:
