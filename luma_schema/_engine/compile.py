@@ -377,8 +377,10 @@ class Compiler:
         order decides which comes first) and ``WARNED`` (some warning is due) where the caller
         puts its own statements; made once per position and what the shape knows of the
         request values the image rules read."""
-        facts = {Value(p): known[Value(p)] for p in self.image_value_paths if Value(p) in known}
-        key = (position, indent, tuple(sorted((k.path, repr(v)) for k, v in facts.items())))  # type: ignore[attr-defined]
+        facts: dict[Expr, Any] = {
+            Value(p): known[Value(p)] for p in self.image_value_paths if Value(p) in known
+        }
+        key = (position, indent, tuple(sorted(repr(item) for item in facts.items())))
         made = self._lane_lines.get(key)
         if made is not None:
             return made
