@@ -26,6 +26,26 @@ PNG_1PX = (
 )
 URL = {"url": "https://example.com/a.png"}
 EDIT = {"type": "image_edit", "prompt": "x"}
+GENERATION_ID = "3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11"
+VIDEO = {"model": "ray-3.2", "type": "video", "prompt": "x"}
+VIDEO_EDIT = {
+    "model": "ray-3.2",
+    "type": "video_edit",
+    "prompt": "x",
+    "source": {"generation_id": GENERATION_ID},
+}
+REFRAME = {**VIDEO_EDIT, "type": "video_reframe", "aspect_ratio": "9:16"}
+LAYERING = {"type": "layering", "source": URL}
+POSITION = {"x_norm": 0, "y_norm": 0, "w_norm": 1, "h_norm": 1}
+
+
+def _video(base: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return {**base, "video": options}
+
+
+def _controls(**controls: Any) -> dict[str, Any]:
+    return _video(VIDEO_EDIT, edit={"controls": controls})
+
 
 # One request breaking each rule that needs no network (and a few more forms of row 1): the
 # payloads are inputs; the answers they must get are the engine's (``expected``).
@@ -61,6 +81,84 @@ RULE_CASES: list[tuple[str, Any]] = [
     ("not_an_image", {"prompt": "x", "image_ref": [{**URL, "media_type": "text/plain"}]}),
     ("url_not_fetchable", {**EDIT, "source": {"url": "https://127.0.0.1/a.png"}}),
     ("url_not_fetchable", {"prompt": "x", "image_ref": [URL, {"url": "http://example.com/a"}]}),
+    # The live API's types and options.
+    ("layering_prompt_length", {**LAYERING, "prompt": "x" * 501}),
+    ("video_aspect_ratio_invalid", {**VIDEO, "aspect_ratio": "3:1"}),
+    ("video_duration_invalid", _video(VIDEO, duration="7s")),
+    ("video_resolution_invalid", _video(VIDEO, resolution="4k")),
+    ("video_keyframes_count", _video(VIDEO, keyframes=[])),
+    ("video_keyframe_index_range", _video(VIDEO, keyframes=[URL], keyframe_indexes=[241])),
+    (
+        "video_keyframe_indexes_repeated",
+        _video(VIDEO, keyframes=[URL, URL], keyframe_indexes=[3, 3]),
+    ),
+    ("video_edit_keyframes_count", _video(VIDEO_EDIT, edit={"keyframes": [URL] * 65})),
+    (
+        "video_edit_keyframe_index_range",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL], "keyframe_indexes": [-1]}),
+    ),
+    (
+        "video_edit_keyframe_indexes_repeated",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL, URL], "keyframe_indexes": [0, 0]}),
+    ),
+    ("video_edit_strength_invalid", _video(VIDEO_EDIT, edit={"strength": "flex_4"})),
+    ("video_blur_range", _controls(depth={"blur": 1.5})),
+    ("video_augmentation_range", _controls(normals={"augmentation": -0.1})),
+    ("video_sparsity_range", _controls(trajectory={"sparsity": 2})),
+    ("video_pose_strength_invalid", _controls(pose={"strength": "loose"})),
+    *(
+        (
+            f"video_source_position_{name}_missing",
+            _video(REFRAME, source_position={k: v for k, v in POSITION.items() if k != name}),
+        )
+        for name in ("h_norm", "w_norm", "x_norm", "y_norm")
+    ),
+    *(
+        (
+            f"video_source_position_{name}_range",
+            _video(REFRAME, source_position={**POSITION, name: 2.5}),
+        )
+        for name in ("h_norm", "w_norm")
+    ),
+    ("layering_resolution_invalid", {**LAYERING, "layering": {"resolution": "4k"}}),
+    (
+        "reference_ids_alone",
+        {**VIDEO_EDIT, "source": {"generation_id": GENERATION_ID, **URL}},
+    ),
+    ("generation_id_invalid", {**VIDEO_EDIT, "source": {"generation_id": "gen-1"}}),
+    ("file_id_invalid", {"prompt": "x", "image_ref": [{"file_id": "file-1"}]}),
+    ("video_media_type_required", {**VIDEO_EDIT, "source": {"url": "https://example.com/a.mp4"}}),
+    ("video_loop_type", _video(VIDEO_EDIT, loop=True)),
+    ("video_loop_duration", _video(VIDEO, loop=True, duration="10s")),
+    ("video_loop_hdr", _video(VIDEO, loop=True, hdr=True)),
+    ("video_hdr_reframe", _video(REFRAME, hdr=True)),
+    ("video_hdr_draft", _video(VIDEO, hdr=True, resolution="360p")),
+    ("video_exr_needs_hdr", _video(VIDEO, exr_export=True)),
+    ("video_keyframes_type", _video(VIDEO_EDIT, keyframes=[URL], keyframe_indexes=[0])),
+    ("video_keyframe_indexes_length", _video(VIDEO, keyframes=[URL, URL], keyframe_indexes=[0])),
+    (
+        "video_keyframe_index_beyond_5s",
+        _video(VIDEO, duration="5s", keyframes=[URL], keyframe_indexes=[121]),
+    ),
+    ("video_keyframes_start_frame", _video(VIDEO, keyframes=[URL], start_frame=URL)),
+    ("video_keyframes_end_frame", _video(VIDEO, keyframes=[URL], end_frame=URL)),
+    ("video_keyframes_loop", _video(VIDEO, keyframes=[URL], loop=True)),
+    ("video_edit_type", _video(VIDEO, edit={"strength": "flex_1"})),
+    (
+        "video_edit_keyframe_indexes_length",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL], "keyframe_indexes": [0, 1]}),
+    ),
+    (
+        "video_edit_keyframes_start_frame",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL]}, start_frame=URL),
+    ),
+    ("video_source_position_type", _video(VIDEO, source_position=POSITION)),
+    (
+        "not_an_image_or_video",
+        {**VIDEO_EDIT, "source": {"url": "https://example.com/a.mp4", "media_type": "text/plain"}},
+    ),
+    ("not_an_image", _video(VIDEO, start_frame={**URL, "media_type": "video/mp4"})),
+    ("url_not_fetchable", _video(VIDEO, keyframes=[URL, {"url": "http://example.com/b.png"}])),
 ]
 
 
