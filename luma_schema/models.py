@@ -291,9 +291,13 @@ class GenerationRequest(BaseModel):
             data = data.model_dump()
         elif isinstance(data, str):
             data = json.dumps(data)
-        elif isinstance(data, dict):
-            data = _plain(data)
         report = check(data)
+        if not report.ok and isinstance(data, dict):
+            # A model inside is no JSON value to the engine: read it as its members (only
+            # then is the payload walked; a plain one is checked once, as it is).
+            plain = _plain(data)
+            if plain is not data:
+                report = check(plain)
         if not report.ok:
             raise _error(report.errors[0])
         return report.request
