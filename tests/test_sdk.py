@@ -2,7 +2,8 @@
 loopback sockets only.  Runs against whichever luma-agents is importable (the `sdk` extra's
 version, or the oldest supported one put first on the path: see docs/sdk.md).
 
-Expected messages are the documented strings, written out here."""
+Expected messages are written out here: the documented strings, and the library's own wording
+for the live API's rules (docs/validation.md marks which is which)."""
 
 from __future__ import annotations
 
