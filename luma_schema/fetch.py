@@ -396,7 +396,7 @@ class Fetcher:
     # ------------------------------------------------------------ entry points
 
     def fetch_violations(
-        self, targets: Sequence[tuple[str, str] | Target]
+        self, targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]]
     ) -> tuple[list[Violation], list[Notice]]:
         """Blocking: fetch every target (a :class:`Target`, or an image's ``(path, url)``),
         concurrently, and return the fetch rules' 24, 21 (or its sibling for a position that
@@ -418,7 +418,7 @@ class Fetcher:
         return _report(found, results)
 
     async def afetch_violations(
-        self, targets: Sequence[tuple[str, str] | Target]
+        self, targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]]
     ) -> tuple[list[Violation], list[Notice]]:
         """:meth:`fetch_violations` for async code: awaits the worker threads."""
         found = [_as_target(t) for t in targets]
@@ -757,14 +757,14 @@ def default_fetcher() -> Fetcher:
 
 
 def fetch_violations(
-    targets: Sequence[tuple[str, str] | Target],
+    targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]],
 ) -> tuple[list[Violation], list[Notice]]:
     """What ``check(fetch=True)`` calls: :meth:`Fetcher.fetch_violations` with the defaults."""
     return default_fetcher().fetch_violations(targets)
 
 
 async def afetch_violations(
-    targets: Sequence[tuple[str, str] | Target],
+    targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]],
 ) -> tuple[list[Violation], list[Notice]]:
     """:func:`fetch_violations` for async code (the mock server's ``--fetch``)."""
     return await default_fetcher().afetch_violations(targets)

@@ -259,11 +259,14 @@ class Compiler:
         exprs += [a.when for a in self.request_advice if a.when is not None] + image_exprs
         for e in exprs:
             for node in walk(e):
-                if isinstance(node, In | Equals) and isinstance(node.x, Value):
-                    if node.x.path in top:
-                        named = node.values if isinstance(node, In) else {node.value}
-                        counts[node.x.path] = counts.get(node.x.path, 0) + 1
-                        values.setdefault(node.x.path, set()).update(named)
+                if (
+                    isinstance(node, In | Equals)
+                    and isinstance(node.x, Value)
+                    and node.x.path in top
+                ):
+                    named = node.values if isinstance(node, In) else {node.value}
+                    counts[node.x.path] = counts.get(node.x.path, 0) + 1
+                    values.setdefault(node.x.path, set()).update(named)
         if not counts:
             return None
         path = max(counts, key=lambda p: (counts[p], p))
