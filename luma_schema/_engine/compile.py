@@ -104,7 +104,7 @@ def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
 # Functions whose result is never None: a value computed from a given one is given too.
 _NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
 # Functions of short texts that clients repeat: their results are kept (bounded).
-_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format"})
+_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format", "media_family"})
 _SEEN_MAX: Final = 4096
 _SEEN_LENGTH: Final = 2048
 
