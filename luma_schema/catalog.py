@@ -774,8 +774,13 @@ ADVICE: Final = (
             _types(*VIDEO_TYPES),
             Given(Value("video.source_position")),
             Any_(
-                Compare(Value("video.source_position.w_norm"), "<=", 0),
-                Compare(Value("video.source_position.h_norm"), "<=", 0),
+                *(
+                    All(Given(size), Compare(size, "<=", 0))
+                    for size in (
+                        Value("video.source_position.w_norm"),
+                        Value("video.source_position.h_norm"),
+                    )
+                )
             ),
         ),
         at="video.source_position",

@@ -25,9 +25,23 @@ from luma_schema._engine.codegen import Namespace, Rendering
 from luma_schema._engine.diagnose import Diagnosis, Step
 from luma_schema._engine.reading import type_test
 from luma_schema._input.python import opaque_ok
-from luma_schema.expr import MISSING, Call, Const, Expr, Member, Position, Value, fold, render, walk
+from luma_schema.expr import (
+    MISSING,
+    All,
+    Call,
+    Const,
+    Equals,
+    Expr,
+    In,
+    Member,
+    Position,
+    Value,
+    fold,
+    render,
+    walk,
+)
 from luma_schema.report import Report, Violation
-from luma_schema.rules import Catalogue, JsonType, Rule, Scope
+from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
 
 __all__ = ["Compiler"]
 
@@ -90,7 +104,7 @@ def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
 # Functions whose result is never None: a value computed from a given one is given too.
 _NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
 # Functions of short texts that clients repeat: their results are kept (bounded).
-_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format"})
+_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format", "media_family"})
 _SEEN_MAX: Final = 4096
 _SEEN_LENGTH: Final = 2048
 
@@ -203,6 +217,7 @@ class Compiler:
         self.ns = ns
         self.steps = diagnosis.steps
         self.fields = catalogue.fields
+        self.paths = catalogue.paths
         self.field_names = frozenset(f.name for f in catalogue.fields)
         self.members = catalogue.reference_members
         self.member_names = frozenset(m.name for m in self.members)
@@ -212,6 +227,12 @@ class Compiler:
         self.request_advice = tuple(
             a for a in catalogue.advice if a.when is not None and a.scope is Scope.REQUEST
         )
+        # The request values the image rules and warnings read: a shape that knows them (an
+        # absent field is its default) gets lanes folded for them.
+        image_exprs = [s.rule.predicate() for s in self._image_rules()]
+        image_exprs += [a.when for a in self.image_advice if a.when is not None]
+        self.image_value_paths = sorted(expr.paths(*image_exprs))
+        self.split = self._split(image_exprs)
         self._unsupported = self._check_supported()
         ns.bind("refuse", refuse)
         ns.bind("new", object.__new__)
@@ -222,43 +243,172 @@ class Compiler:
         ns.bind("Violation", Violation)
         ns.bind("FIELD_NAMES", self.field_names)
         ns.bind("MEMBER_NAMES", self.member_names)
-        self._lane_lines: dict[tuple[str, str], list[str]] = {}
+        self._lane_lines: dict[tuple[Any, ...], list[str]] = {}
         if not self._unsupported:
             self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
         else:
             self.ordered = None
 
+    def _split(self, image_exprs: list[Expr]) -> tuple[str, tuple[Any, ...]] | None:
+        """The top-level text field the rules' conditions test most, and every value they name
+        (its default first): a shape's compiled path branches on it."""
+        counts: dict[str, int] = {}
+        values: dict[str, set[Any]] = {}
+        top = {f.name: f for f in self.fields if f.type is JsonType.STRING}
+        exprs = [s.rule.predicate() for s in self.steps if not isinstance(s, tuple)]
+        exprs += [a.when for a in self.request_advice if a.when is not None] + image_exprs
+        for e in exprs:
+            for node in walk(e):
+                if (
+                    isinstance(node, In | Equals)
+                    and isinstance(node.x, Value)
+                    and node.x.path in top
+                ):
+                    named = node.values if isinstance(node, In) else {node.value}
+                    counts[node.x.path] = counts.get(node.x.path, 0) + 1
+                    values.setdefault(node.x.path, set()).update(named)
+        if not counts:
+            return None
+        path = max(counts, key=lambda p: (counts[p], p))
+        default = top[path].default
+        ordered = sorted((v for v in values[path] if isinstance(v, str)), key=lambda v: (v != default, v))
+        return path, tuple(ordered)
+
     def _check_supported(self) -> str | None:
         """Why this catalogue cannot be compiled (the diagnosis then answers everything)."""
-        for f in self.fields:
-            if f.type is JsonType.OBJECT and f.members is not None and not f.reference:
-                return f"{f.name}: objects other than media references"
+        for path, f in self.paths.items():
             if f.type is JsonType.ARRAY and f.items is JsonType.OBJECT and not f.reference:
-                return f"{f.name}: arrays of objects other than media references"
+                return f"{path}: arrays of objects other than media references"
+            if f.type is JsonType.OBJECT and f.members is None:
+                return f"{path}: objects of any members"
         for m in self.members:
             if m.type is not JsonType.STRING or not m.nullable:
                 return f"{m.name}: media reference members other than nullable strings"
-        for r in self.catalogue.rules:
-            if r.scope is Scope.IMAGE and expr.reads(r.predicate())[0]:
-                return f"{r.id}: image rules that read request values"
         return None
 
     @property
     def compiles(self) -> bool:
         return self._unsupported is None
 
+    # ------------------------------------------------------------ reading the fields
+
+    def _descendants(self, path: str) -> list[str]:
+        return [p for p in self.paths if p.startswith(path + ".")]
+
+    def _read(
+        self, f: Field, path: str, indent: str, lines: list[str], missing: bool, null: bool
+    ) -> None:
+        """Check the JSON type of the value in ``f_<path>`` (it may be ``MISSING`` when
+        ``missing``, null when ``null``) and bind the variables of everything inside it; a
+        value the compiled path does not read (a wrong type, an unknown member) returns None."""
+        names = _Names(self.ns)
+        var = names.value(path)
+        allowed = [type_test(f.type, var)]
+        if missing:
+            allowed.insert(0, f"{var} is MISSING")
+        if null and f.nullable:
+            allowed.insert(0, f"{var} is None")
+        lines.append(f"{indent}if not ({' or '.join(allowed)}): return None")
+        if f.type is JsonType.ARRAY and not f.reference:
+            assert f.items is not None
+            guard = f"type({var}) is list" if (missing or f.nullable) else ""
+            inner = indent + "    " if guard else indent
+            if guard:
+                lines.append(f"{indent}if {guard}:")
+            lines += [
+                f"{inner}for x in {var}:",
+                f"{inner}    if not {type_test(f.items, 'x')}: return None",
+            ]
+        if f.type is not JsonType.OBJECT or f.members is None or f.reference:
+            return
+        inside = self._descendants(path)
+        inner = indent
+        if missing or f.nullable:
+            lines.append(f"{indent}if {var} is MISSING or {var} is None:")
+            lines.append(
+                f"{indent}    " + " = ".join(names.value(p) for p in inside) + " = MISSING"
+            )
+            lines.append(f"{indent}else:")
+            inner = indent + "    "
+        keys = self.ns.constant(frozenset(m.name for m in f.members))
+        lines += [
+            f"{inner}for k in {var}:",
+            # Keys by their text only; an unknown member is the diagnosis' (a warning).
+            f"{inner}    if type(k) is not str or k not in {keys}: return None",
+        ]
+        for m in f.members:
+            child = f"{path}.{m.name}"
+            default = self.ns.constant(m.default)
+            lines.append(f"{inner}{names.value(child)} = {var}.get({m.name!r}, {default})")
+            self._read(m, child, inner, lines, missing=m.default is MISSING, null=True)
+
     # ------------------------------------------------------------ references
 
     def _image_rules(self) -> list[Step]:
         return [s for step in self.steps if isinstance(step, tuple) for s in step]
 
-    def _lanes(self, position: str, indent: str) -> list[str]:
+    def _applies(self, path: str) -> Expr:
+        """Where the reference field at ``path`` gets the image rules: its own ``applies`` and
+        those of the fields it is inside."""
+        tests = [
+            f.applies.expr()
+            for p, f in self.paths.items()
+            if f.applies is not None and (path == p or path.startswith(p + "."))
+        ]
+        return All(*tests) if tests else Const(True)
+
+    def _references(
+        self, indent: str, lines: list[str], known: dict[Expr, Any], shape_const: str | None
+    ) -> None:
+        """Every media reference of the request, in order: its lane where the image rules
+        apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere."""
+        names = _Names(self.ns)
+        on_fail = f"return ORDERED(p, {shape_const})" if shape_const else _FAILS
+        for path, f in self.paths.items():
+            if not f.reference or Value(path) in known:
+                continue  # (absent from the shape: its default, null or no item)
+            var = names.value(path)
+            guard = []
+            if path.count(".") or f.nullable:
+                guard.append(f"{var} is not MISSING and {var} is not None")
+            head = indent
+            if guard:
+                lines.append(f"{indent}if {' and '.join(guard)}:")
+                head = indent + "    "
+            if f.type is JsonType.ARRAY:
+                lines.append(f"{head}for x in {var}:")
+            else:
+                lines.append(f"{head}x = {var}")
+            body = head + ("    " if f.type is JsonType.ARRAY else "")
+            applies = fold(self._applies(path), known)
+            lanes = [
+                line.replace(_UNREAD, "return None")
+                .replace(_FAILS, on_fail)
+                .replace(_WARNED, "warned = True")
+                for line in self._lanes(path, body, known)
+            ]
+            typed = [f"{body}if not typed_reference(x): return None"]
+            if applies == Const(True):
+                lines += lanes
+            elif applies == Const(False):
+                lines += typed
+            else:
+                lines.append(f"{body}if {render(applies, names)}:")
+                lines += ["    " + line for line in lanes]
+                lines.append(f"{body}else:")
+                lines += ["    " + line for line in typed]
+
+    def _lanes(self, position: str, indent: str, known: dict[Expr, Any]) -> list[str]:
         """The tests of one reference in ``x``, one lane for each set of members it may give:
         the members it lacks are absent, so the rules fold to what is left to test.  The lines
         say ``UNREAD`` (a JSON type the diagnosis must name), ``FAILS`` (some rule fails: the
         order decides which comes first) and ``WARNED`` (some warning is due) where the caller
-        puts its own statements; made once per position."""
-        key = (position, indent)
+        puts its own statements; made once per position and what the shape knows of the
+        request values the image rules read."""
+        facts: dict[Expr, Any] = {
+            Value(p): known[Value(p)] for p in self.image_value_paths if Value(p) in known
+        }
+        key = (position, indent, tuple(sorted(repr(item) for item in facts.items())))
         made = self._lane_lines.get(key)
         if made is not None:
             return made
@@ -275,22 +425,27 @@ class Compiler:
         keyword = "if"
         lanes = [c for k in range(len(names) + 1) for c in itertools.combinations(names, k)]
         for lane in lanes:
-            known: dict[Expr, Any] = {Member(m): MISSING for m in names if m not in lane}
-            known[Position()] = position
+            lane_known: dict[Expr, Any] = {Member(m): MISSING for m in names if m not in lane}
+            lane_known[Position()] = position
+            lane_known.update(facts)
             present = frozenset(Member(m) for m in lane)
             test = " and ".join([f"n == {len(lane)}", *(f"{m!r} in x" for m in lane)])
-            lines.append(f"{indent}{keyword} {test}:")
-            keyword = "elif"
-            inner = indent + "    "
-            for m in lane:
-                var = f"m_{m}"
-                lines.append(f"{inner}{var} = x[{m!r}]")
-                lines.append(f"{inner}if {var} is not None and type({var}) is not str: {_UNREAD}")
-            checks = _Checks(_Names(self.ns), inner, known, set(), set(present), False)
+            checks = _Checks(_Names(self.ns), indent + "    ", lane_known, set(), set(present), False)
             if all(checks.require(r, _FAILS) for r in rules):
                 for a in advice:
                     checks.when(a, _WARNED)
+            if checks.lines == [f"{indent}    {_FAILS}"] and len(lane) > 2:
+                continue  # (a lane that always fails: the general case below says so)
+            lines.append(f"{indent}{keyword} {test}:")
+            keyword = "elif"
+            for m in lane:
+                var = f"m_{m}"
+                lines.append(f"{indent}    {var} = x[{m!r}]")
+                lines.append(f"{indent}    if {var} is not None and type({var}) is not str: {_UNREAD}")
             lines += checks.lines
+        # A reference of other members: known ones, each text or null, fail some rule (no lane
+        # above takes them); others are the diagnosis' (an unknown member is a warning).
+        lines.append(f"{indent}elif typed_reference(x): {_FAILS}")
         lines.append(f"{indent}else: {_UNREAD}")
         self._lane_lines[key] = lines
         return lines
@@ -312,10 +467,11 @@ class Compiler:
         present: set[Expr] = set()
         variables = []
         unknown = []
+        names_ = _Names(self.ns)
         table = {f.name: f for f in self.fields}
         for i, key in enumerate(shape):
             if key in table:
-                variables.append(_Names(self.ns).value(key))
+                variables.append(names_.value(key))
             else:
                 variables.append(f"u{i}")
                 unknown.append(f"u{i}")
@@ -326,45 +482,52 @@ class Compiler:
             value = Value(f.name)
             if f.name not in shape:
                 known[value] = list(f.default) if isinstance(f.default, tuple) else f.default
+                for child in self._descendants(f.name):
+                    known[Value(child)] = MISSING
                 continue
-            var = _Names(self.ns).value(f.name)
-            test = type_test(f.type, var)
-            if f.nullable:
-                lines.append(f"    if {var} is not None and not {test}: return None")
-                present.add(value)
-            else:
-                lines.append(f"    if not {test}: return None")
-                given.add(value)
+            (present if f.nullable else given).add(value)
+            self._read(f, f.name, "    ", lines, missing=False, null=True)
         # Unknown fields: any JSON value, for a warning.
         for var in unknown:
             lines.append(f"    if not opaque_ok({var}, 2): return None")
         if unknown:
             lines.append("    warned = True")
         shape_const = self.ns.constant(shape)
-        for f in self.fields:
-            if f.name not in shape:
-                continue
-            var = _Names(self.ns).value(f.name)
-            if f.reference:
-                # The lanes of each reference, inlined: no call per field or image.
-                if f.type is JsonType.ARRAY:
-                    head, indent = [f"    for x in {var}:"], "        "
-                else:
-                    head, indent = [f"    if {var} is not None:", f"        x = {var}"], "        "
-                lines += head
-                for line in self._lanes(f.name, indent):
-                    lines.append(
-                        line.replace(_UNREAD, "return None")
-                        .replace(_FAILS, f"return ORDERED(p, {shape_const})")
-                        .replace(_WARNED, "warned = True")
-                    )
-            elif f.type is JsonType.ARRAY:
-                assert f.items is not None
-                lines += [
-                    f"    for x in {var}:",
-                    f"        if not {type_test(f.items, 'x')}: return None",
-                ]
-        names_ = _Names(self.ns)
+        split = self.split
+        if split is None or split[0] not in shape:
+            self._decide(lines, "    ", known, given, present, names_, finisher, shape_const)
+        else:
+            # One branch for each value of the field the rules' conditions read most (the
+            # type): its rules fold to what that value leaves to test.
+            path, values = split
+            keyword = "if"
+            for value in values:
+                lines.append(f"    {keyword} {names_.value(path)} == {value!r}:")
+                keyword = "elif"
+                branch = {**known, Value(path): value}
+                self._decide(lines, "        ", branch, given, present, names_, finisher, shape_const)
+            lines.append("    else:")
+            self._decide(lines, "        ", known, given, present, names_, finisher, shape_const)
+        if not any("warned = True" in line for line in lines):
+            lines.remove("    warned = False")
+        return "\n".join(lines) + "\n"
+
+    def _decide(
+        self,
+        lines: list[str],
+        indent: str,
+        known: dict[Expr, Any],
+        given: set[Expr],
+        present: set[Expr],
+        names_: _Names,
+        finisher: str,
+        shape_const: str,
+    ) -> None:
+        """The references, the request's warnings and its rules, with ``known`` folded in: a
+        refusal or an acceptance (the JSON types are read already)."""
+        warned_before = any("warned = True" in line for line in lines)
+        start = len(lines)
+        self._references(indent, lines, known, shape_const)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
         # whether it has any (its warnings are the references' and these, when these cannot
         # fire whatever the rules mark), and an acceptance knows what it has.
@@ -372,12 +535,10 @@ class Compiler:
             assert a.when is not None
             when = fold(a.when, known, frozenset(given), frozenset(present))
             if when == Const(True):
-                lines.append("    warned = True")
+                lines.append(f"{indent}warned = True")
             elif when != Const(False):
-                lines.append(f"    if {render(when, names_)}: warned = True")
-        warns = any("warned = True" in line for line in lines)
-        if not warns:
-            lines.remove("    warned = False")
+                lines.append(f"{indent}if {render(when, names_)}: warned = True")
+        warns = warned_before or any("warned = True" in line for line in lines[start:])
         quiet = "not warned" if warns else "True"
         for step in self.steps:
             if isinstance(step, tuple):
@@ -389,20 +550,18 @@ class Compiler:
             violation = self._violation(step, names_, known, given, present, repr(rule.path))
             refusal = f"return refuse({violation}, {finisher}, p, {quiet})"
             if holds == Const(False):
-                lines.append(f"    {refusal}")
-                break
-            lines.append(f"    if not {render(holds, names_)}: {refusal}")
-        else:
-            lines += [
-                # Report.accepted, inlined: the commonest answer is made without a call.
-                "    r = new(Report)",
-                "    r._first = None",
-                "    r._warnings = None if warned else ()" if warns else "    r._warnings = ()",
-                f"    r._finisher = {finisher}",
-                "    r._payload = p",
-                "    return r",
-            ]
-        return "\n".join(lines) + "\n"
+                lines.append(f"{indent}{refusal}")
+                return
+            lines.append(f"{indent}if not {render(holds, names_)}: {refusal}")
+        lines += [
+            # Report.accepted, inlined: the commonest answer is made without a call.
+            f"{indent}r = new(Report)",
+            f"{indent}r._first = None",
+            f"{indent}r._warnings = None if warned else ()" if warns else f"{indent}r._warnings = ()",
+            f"{indent}r._finisher = {finisher}",
+            f"{indent}r._payload = p",
+            f"{indent}return r",
+        ]
 
     def _violation(
         self,
@@ -447,35 +606,27 @@ class Compiler:
             var = names_.value(f.name)
             default = list(f.default) if isinstance(f.default, tuple) else f.default
             lines.append(f"    {var} = q.get({f.name!r}, MISSING)")
-            test = type_test(f.type, var)
-            allowed = f"{var} is MISSING" + (f" or {var} is None" if f.nullable else "")
-            lines.append(f"    if not ({allowed} or {test}): return None")
-            if f.type is JsonType.ARRAY and not f.reference:
-                assert f.items is not None
-                lines += [
-                    f"    if {var} is not MISSING:",
-                    f"        for x in {var}:",
-                    f"            if not {type_test(f.items, 'x')}: return None",
-                ]
+            self._read(f, f.name, "    ", lines, missing=True, null=True)
             if default is not MISSING:
                 lines.append(f"    if {var} is MISSING: {var} = {self.ns.constant(default)}")
-        # Every reference, in order, JSON types first.
+        # Every reference, in order, its JSON types first; whether the image rules apply to it.
         lines.append("    refs = []")
-        for f in self.fields:
+        for path, f in self.paths.items():
             if not f.reference:
                 continue
-            var = names_.value(f.name)
+            var = names_.value(path)
+            applies = render(self._applies(path), names_)
+            lines.append(f"    if {var} is not MISSING and {var} is not None:")
             if f.type is JsonType.ARRAY:
                 lines += [
-                    f"    for i, x in enumerate({var}):",
-                    "        if not typed_reference(x): return None",
-                    f"        refs.append((x, {f.name!r}, i))",
+                    f"        for i, x in enumerate({var}):",
+                    "            if not typed_reference(x): return None",
+                    f"            if {applies}: refs.append((x, {path!r}, i))",
                 ]
             else:
                 lines += [
-                    f"    if {var} is not MISSING and {var} is not None:",
                     f"        if not typed_reference({var}): return None",
-                    f"        refs.append(({var}, {f.name!r}, -1))",
+                    f"        if {applies}: refs.append(({var}, {path!r}, -1))",
                 ]
         shape_finisher = "finisher_for(shape)"
         member_names = [m.name for m in self.members]
@@ -484,7 +635,7 @@ class Compiler:
             if not isinstance(step, tuple):
                 rule = step.rule
                 violation = self._violation(step, names_, {}, set(), set(), repr(rule.path))
-                holds = render(rule.predicate(), names_)
+                holds = render(fold(rule.predicate(), {}), names_)
                 lines.append(f"    if not {holds}: return refuse({violation}, {shape_finisher}, p)")
                 continue
             lines.append("    for x, pos, i in refs:")

@@ -196,7 +196,7 @@ class Reader:
             case _:
                 reading.values[path] = value
 
-    def _items(self, f: Field, path: str, items: list[Any], reading: Reading) -> list[Any]:
+    def _items(self, f: Field, path: str, items: list[Any], reading: Reading) -> Any:
         assert f.items is not None
         out: list[Any] = []
         for i, raw in enumerate(items):
@@ -213,6 +213,11 @@ class Reader:
                 out.append(value.text())
             else:
                 out.append(value)
+        if not f.reference and None in out:
+            # An item that failed its JSON type hides the array from the rules that read its
+            # items (a list of references keeps its length: each reference stands alone).
+            reading.bad.add(path)
+            return WRONG
         return out
 
     def _reference(
