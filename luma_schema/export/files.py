@@ -16,8 +16,28 @@ SCHEMA_DIR: Final = Path("schemas")
 DOCS_FILE: Final = Path("docs/validation.md")
 
 
+# Committed schemas are indented by two, with each object or array that fits in this many
+# columns on one line: nested conditions stay readable and the files stay short.
+_WIDTH: Final = 100
+
+
+def _format(value: Any, indent: int, column: int) -> str:
+    flat = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, dict | list) or not value or column + len(flat) <= _WIDTH:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, list):
+        items = [pad + _format(v, indent + 2, len(pad)) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+    lines = []
+    for key, v in value.items():
+        head = f"{pad}{json.dumps(key, ensure_ascii=False)}: "
+        lines.append(head + _format(v, indent + 2, len(head)))
+    return "{\n" + ",\n".join(lines) + "\n" + " " * indent + "}"
+
+
 def _dump(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _format(document, 0, 0) + "\n"
 
 
 def schema_texts() -> dict[str, str]:

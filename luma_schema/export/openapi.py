@@ -3,8 +3,9 @@
 An OpenAPI document is read by code generators first, so its schemas are the *types* schemas
 (:mod:`luma_schema.export.typeschema`, and the Generation response): the request body is
 ``components/requestBodies/GenerationRequest`` (a request body, so that generators such as
-openapi-typescript keep fields with defaults optional), and ``Image``, ``Generation``,
-``GenerationOutput`` and ``Error`` are ``components/schemas``.  The rules a type cannot state are
+openapi-typescript keep fields with defaults optional), and ``Image``, the types of the request's
+objects (``Video``, ``VideoEdit``, ...), ``Generation``, ``GenerationOutput``, ``Layer`` and
+``Error`` are ``components/schemas``.  The rules a type cannot state are
 in the descriptions and in the error responses, which list the statuses the catalogue's rules
 answer, each with the ``{"detail": string}`` body and the messages that produce it; the
 validation schema is :func:`luma_schema.export.jsonschema.json_schema`.
@@ -18,6 +19,7 @@ from typing import Any, Final
 
 from luma_schema import catalog
 from luma_schema.export import jsonschema, typeschema
+from luma_schema.rules import Catalogue, OneOfFor
 
 __all__ = ["openapi"]
 
@@ -72,14 +74,22 @@ _HEADERS: Final = {
 }
 
 
-def _rule_messages(status: int) -> list[tuple[str, str]]:
+def _rule_messages(cat: Catalogue, status: int) -> list[tuple[str, str]]:
     """``(rule id, message)`` for each rule answering ``status``; echoed values stay
-    placeholders such as ``{value}``, an image path is shown as ``source``."""
+    placeholders such as ``{value}``, a reference's path is shown as ``source``."""
     return [
-        (rule.id, jsonschema.rule_entry(rule, path="source")["message"])
-        for rule in catalog.RULES
+        (rule.id, jsonschema.rule_entry(rule, cat, path="source")["message"])
+        for rule in cat.rules
         if rule.status == status
     ]
+
+
+def _types(cat: Catalogue) -> str:
+    """The request types the catalogue knows, as the summary names them."""
+    for rule in cat.rules:
+        if isinstance(rule, OneOfFor) and rule.field == "type":
+            return ", ".join(rule.values)
+    return "any type"
 
 
 def _components(schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,11 +102,11 @@ def _components(schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return _move_refs(schema, names), moved
 
 
-@functools.cache
-def _document() -> dict[str, Any]:
-    request, images = _components(typeschema.request_types_schema())
+def _document(cat: Catalogue) -> dict[str, Any]:
+    request, images = _components(typeschema.request_types_schema(cat))
     generation, outputs = _components(jsonschema.generation_schema())
-    post_errors = {str(s): _error(s, _rule_messages(s)) for s in sorted({400, 413, 422})}
+    statuses = sorted({r.status for r in cat.rules})
+    post_errors = {str(s): _error(s, _rule_messages(cat, s)) for s in statuses}
     post_errors["401"] = _error(401, [("unauthorized", _UNAUTHORIZED)])
     created = {
         "description": "Accepted: the generation is queued.",
@@ -118,7 +128,7 @@ def _document() -> dict[str, Any]:
             catalog.ENDPOINT: {
                 "post": {
                     "operationId": "createGeneration",
-                    "summary": "Create an image or image_edit generation",
+                    "summary": f"Create a generation ({_types(cat)})",
                     "parameters": [
                         {"$ref": "#/components/parameters/X-Request-Id"},
                         {"$ref": "#/components/parameters/X-API-Version"},
@@ -216,10 +226,13 @@ def _document() -> dict[str, Any]:
 
 @functools.cache
 def _text() -> str:
-    return json.dumps(_document())
+    return json.dumps(_document(catalog.CATALOGUE))
 
 
-def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document: built once and cached; each call returns a fresh copy."""
+def openapi(cat: Catalogue | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document: of the API's catalogue (built once and cached; each call
+    returns a fresh copy), or of the catalogue ``cat``."""
+    if cat is not None and cat is not catalog.CATALOGUE:
+        return _document(cat)
     document: dict[str, Any] = json.loads(_text())
     return document
