@@ -75,7 +75,7 @@ def _timestamp(seconds: int) -> str:
 
 _OUTPUTS: Final = "/mock/outputs"
 # What each type's generation puts out: one image, one video, or one image per layer.
-_VIDEO_OUTPUT: Final = "video"  # TODO(lead): catalogue (the output type of the video types)
+_VIDEO_OUTPUT: Final = catalog.MOCK_VIDEO_OUTPUT_TYPE
 _VIDEO_FORMAT, _LAYER_FORMAT = "mp4", "png"
 _SECONDS: Final = 5  # a video without video.duration (a video_edit's matches its source: 5 s)
 _OUTPUT_NAME: Final = re.compile(r"(?P<id>[0-9a-f-]{36})(?:-(?P<layer>[0-9]))?\.(?P<ext>[a-z0-9]+)")
@@ -427,10 +427,7 @@ def _outputs(job: _Job, stem: str) -> list[dict[str, Any]]:
 
 def _seconds(report: Any, kind: str) -> int:
     """A video's length: its ``video.duration`` (a ``video_edit``'s is its source's)."""
-    try:
-        video = request_field(report, "video")
-    except KeyError:  # not given: the normalised request leaves it out
-        video = None
+    video = request_field(report, "video")  # None when not given
     duration = video.get("duration") if isinstance(video, dict) and kind != "video_edit" else None
     return int(duration.rstrip("s")) if isinstance(duration, str) else _SECONDS
 
