@@ -33,8 +33,10 @@ def audit(source: str, output_dir: str, blocksize: int | None, overwrite: bool) 
     lines = audit_dask.read_jsonl(source, blocksize=blocksize)
     verdicts = audit_dask.audit(lines, "value", keep=False)
     audit_dask.write_parquet(verdicts, output_dir, overwrite=overwrite)
-    # Counted from what was written (two columns of the Parquet), not by checking again.
-    written = dd.read_parquet(output_dir, columns=["status", "rule"], dtype_backend="pyarrow")
+    # Counted from what was written (three columns of the Parquet), not by checking again.
+    written = dd.read_parquet(
+        output_dir, columns=["status", "rule", "warnings"], dtype_backend="pyarrow"
+    )
     return audit_dask.summary(written)
 
 

@@ -51,8 +51,8 @@ def audit(spark: SparkSession, source: str, output_dir: str, overwrite: bool = F
     lines = audit_spark.read_jsonl(spark, source)
     verdicts = audit_spark.audit(lines, "value", keep=False)
     verdicts.write.mode("overwrite" if overwrite else "errorifexists").parquet(output_dir)
-    # Counted from what was written (two columns of the Parquet), not by checking again.
-    return audit_spark.summary(spark.read.parquet(output_dir).select("status", "rule"))
+    # Counted from what was written (three columns of the Parquet), not by checking again.
+    return audit_spark.summary(spark.read.parquet(output_dir).select("status", "rule", "warnings"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

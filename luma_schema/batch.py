@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "luma_schema.batch needs the 'batch' extra: pip install 'luma-schema[batch]'"
     ) from exc
 
-from luma_schema.engine import ANSWER_OK, check, first_answer
+from luma_schema.engine import ANSWER_OK, check, first_answer, first_violation
 
 __all__ = ["COLUMNS", "SCHEMA", "Summary", "verdicts"]
 
@@ -168,9 +168,8 @@ def _table(texts: Iterable[Any], columns: tuple[str, ...]) -> Any:
             statuses.append(answer[0])
             details.append(report.detail)
             rules.append(answer[1])
-            # TODO(lead): an engine accessor for the first Violation would spare a refusal of
-            # the compiled path its full error list here (only the first error's path is read).
-            paths.append(report.errors[0].path if want_path else None)
+            first = first_violation(report)  # the answer only: no full list is made for it
+            paths.append(first.path if want_path and first is not None else None)
         if want_warnings:
             warnings = report.warnings
             if warnings:
@@ -205,26 +204,35 @@ _Tally = dict[tuple[int, str], int]
 
 
 class Summary:
-    """Requests counted by answer, as ``luma-schema check`` counts them: ``counts[(status,
-    rule)]``, the rule ``"ok"`` for a valid request.  Summaries of parts add up to the summary
-    of the whole; ``str()`` is the CLI's summary text and ``as_dict()`` its JSON summary
-    (``--summary-only --format json``)."""
+    """Requests counted as ``luma-schema check`` counts them: by answer (``counts[(status,
+    rule)]``, the rule ``"ok"`` for a valid request), how many earned warnings (``warned``) and
+    how many earned each warning code (``codes``; a request counts once per code).  Summaries of
+    parts add up to the summary of the whole; ``str()`` is the CLI's summary text and
+    ``as_dict()`` its JSON summary (``--summary-only --format json``)."""
 
-    __slots__ = ("counts",)
+    __slots__ = ("codes", "counts", "warned")
 
-    def __init__(self, counts: Mapping[tuple[int, str], int] | None = None) -> None:
+    def __init__(
+        self,
+        counts: Mapping[tuple[int, str], int] | None = None,
+        warned: int = 0,
+        codes: Mapping[str, int] | None = None,
+    ) -> None:
         self.counts: _Tally = {key: n for key, n in (counts or {}).items() if n}
+        self.warned = warned
+        self.codes: dict[str, int] = {code: n for code, n in (codes or {}).items() if n}
 
     @classmethod
     def of(cls, table: Any) -> Summary:
-        """The summary of a table with the ``status`` and ``rule`` columns of :data:`SCHEMA`;
-        a row with a null status (a null input) is no request."""
+        """The summary of a table with the ``status`` and ``rule`` columns of :data:`SCHEMA`
+        (and ``warnings``, when it has them); a row with a null status (a null input) is no
+        request."""
         counts = (
             table.select(["status", "rule"])
             .group_by(["status", "rule"], use_threads=False)
             .aggregate([([], "count_all")])
         )
-        return cls.from_rows(
+        summary = cls.from_rows(
             zip(
                 counts.column("status").to_pylist(),
                 counts.column("rule").to_pylist(),
@@ -232,9 +240,17 @@ class Summary:
                 strict=True,
             )
         )
+        if "warnings" in table.column_names:
+            summary.warned, summary.codes = warning_counts(table.column("warnings").to_pylist())
+        return summary
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[int | None, str | None, int]]) -> Summary:
+    def from_rows(
+        cls,
+        rows: Iterable[tuple[int | None, str | None, int]],
+        warned: int = 0,
+        codes: Mapping[str, int] | None = None,
+    ) -> Summary:
         """The summary of ``(status, rule, requests)`` counts, the rule null when ok (the shape
         of a group-by on the verdicts' ``status`` and ``rule``); a null status is no request."""
         counts: _Tally = {}
@@ -243,16 +259,23 @@ class Summary:
                 continue
             key = (int(status), rule if rule is not None else ANSWER_OK[1])
             counts[key] = counts.get(key, 0) + int(n)
-        return cls(counts)
+        return cls(counts, warned, codes)
 
     def __add__(self, other: Summary) -> Summary:
         counts = dict(self.counts)
         for key, n in other.counts.items():
             counts[key] = counts.get(key, 0) + n
-        return Summary(counts)
+        codes = dict(self.codes)
+        for code, n in other.codes.items():
+            codes[code] = codes.get(code, 0) + n
+        return Summary(counts, self.warned + other.warned, codes)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Summary) and self.counts == other.counts
+        return isinstance(other, Summary) and (self.counts, self.warned, self.codes) == (
+            other.counts,
+            other.warned,
+            other.codes,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -264,21 +287,39 @@ class Summary:
     def valid(self) -> int:
         return sum(n for (status, _), n in self.counts.items() if status == 201)
 
-    def as_dict(self) -> dict[str, Any]:
-        """``requests``, ``valid``, ``invalid``, ``by_status`` and ``by_rule`` (most frequent
-        first), the object ``luma-schema check --summary-only --format json`` prints."""
-        from luma_schema.cli import _summary_json  # the CLI's own wording: the two never drift
+    def _tally(self) -> Any:
+        from luma_schema._cli.batch import Tally  # the CLI's own counts: the two never drift
 
-        return _summary_json(self.counts)
+        return Tally(dict(self.counts), self.warned, dict(self.codes))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The object ``luma-schema check --summary-only --format json`` prints."""
+        from luma_schema._cli.batch import Inputs, summary_json
+
+        summary: dict[str, Any] = summary_json(self._tally(), Inputs())
+        return summary
 
     def lines(self) -> list[str]:
         """The summary lines ``luma-schema check`` prints at the end."""
-        from luma_schema.cli import _summary
+        from luma_schema._cli.batch import Inputs, summary_text
 
-        return _summary(self.counts)
+        text: str = summary_text(self._tally(), Inputs())
+        return text.splitlines()
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
     def __repr__(self) -> str:
-        return f"Summary({self.counts!r})"
+        return f"Summary({self.counts!r}, warned={self.warned}, codes={self.codes!r})"
+
+
+def warning_counts(rows: Iterable[list[str] | None]) -> tuple[int, dict[str, int]]:
+    """How many rows earned warnings, and how many rows earned each code."""
+    warned = 0
+    codes: dict[str, int] = {}
+    for row in rows:
+        if row:
+            warned += 1
+            for code in set(row):
+                codes[code] = codes.get(code, 0) + 1
+    return warned, codes

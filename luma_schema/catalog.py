@@ -1,19 +1,33 @@
 """The Luma Agents generation request, as data: the field table and the rule table.
 
-Read this file beside ``SPEC.md``: ``FIELDS`` is SPEC section 1's table, ``RULES`` is section 2's,
-row by row, in the precedence order of section 3.  Every limit, enum and message is written here
-once; the engine, the pydantic models and the exporters all read it.
+Read this file beside ``docs/contract.md`` (the generated ``docs/validation.md`` is its table):
+``FIELDS`` is the field table, ``RULES`` the rules in precedence order, ``ADVICE`` the warnings.
+``CATALOGUE`` puts them together; every limit, enum and message is written here once, and the
+engine, the pydantic models, the exporters and the strategies all read it.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from luma_schema.expr import (
+    All,
+    Attr,
+    Call,
+    Compare,
+    Const,
+    Equals,
+    Given,
+    Member,
+    Not,
+    Same,
+    Value,
+)
 from luma_schema.rules import (
-    MISSING,
     Advice,
     AllowedWith,
     Base64,
+    Catalogue,
     EitherOf,
     Fetched,
     Field,
@@ -25,7 +39,6 @@ from luma_schema.rules import (
     Length,
     MaxBytes,
     MaxItemsFor,
-    Member,
     NotBoth,
     OneOf,
     OnlyFor,
@@ -34,6 +47,8 @@ from luma_schema.rules import (
     RequiredFor,
     RequiredWith,
     Rule,
+    Scope,
+    decoded,
 )
 
 API_VERSION: Final = "2026-04-01"
@@ -46,19 +61,22 @@ PORTRAIT_RATIOS: Final = ("2:3", "9:16", "1:2", "1:3")
 STYLES: Final = ("auto", "manga")
 OUTPUT_FORMATS: Final = ("png", "jpeg")
 MAX_IMAGE_BYTES: Final = 52_428_800
+# Arrays and objects nested deeper than this (the request object is level 1) are not accepted as
+# JSON, whether sent as text or as Python values (lib): the same answer on every path.
+MAX_DEPTH: Final = 512
 FETCH_TIMEOUT_SECONDS: Final = 18.0
 FETCH_MAX_REDIRECTS: Final = 5
-# Fetching (SPEC row 23): the redirects followed (with a Location), and the 2xx answers that carry
+# Fetching (url_fetch_failed): the redirects followed (with a Location), and the 2xx answers that carry
 # no body; every other answer below 400 that is not 2xx fails the fetch (1xx, 304, 300, ...).
 FETCH_REDIRECT_STATUSES: Final = (301, 302, 303, 307, 308)
 FETCH_NO_BODY_STATUSES: Final = (204, 205)
-# The docs advise staying under 4 MB for speed; larger images earn a warning (SPEC section 5).
+# The docs advise staying under 4 MB for speed; larger images earn a warning.
 ADVISED_IMAGE_BYTES: Final = 4 << 20
 
 IMAGE_MEMBERS: Final = (
-    Member("url", JsonType.STRING, nullable=True),
-    Member("data", JsonType.STRING, nullable=True),
-    Member("media_type", JsonType.STRING, nullable=True),
+    Field("url", JsonType.STRING, nullable=True),
+    Field("data", JsonType.STRING, nullable=True),
+    Field("media_type", JsonType.STRING, nullable=True),
 )
 
 FIELDS: Final = (
@@ -70,12 +88,26 @@ FIELDS: Final = (
     Field("output_format", JsonType.STRING, nullable=True, default=None),
     Field("web_search", JsonType.BOOLEAN, default=False),
     Field("user_id", JsonType.STRING, nullable=True, default=None),
-    Field("source", JsonType.OBJECT, nullable=True, default=None),
-    Field("image_ref", JsonType.ARRAY, default=(), items=JsonType.OBJECT),
+    Field(
+        "source",
+        JsonType.OBJECT,
+        nullable=True,
+        default=None,
+        members=IMAGE_MEMBERS,
+        reference=True,
+    ),
+    Field(
+        "image_ref",
+        JsonType.ARRAY,
+        default=(),
+        items=JsonType.OBJECT,
+        members=IMAGE_MEMBERS,
+        reference=True,
+    ),
 )
 
 # Fields whose values are images (an object, or an array of objects) with IMAGE_MEMBERS.
-IMAGE_FIELDS: Final = ("source", "image_ref")
+IMAGE_FIELDS: Final = tuple(f.name for f in FIELDS if f.reference)
 
 RULES: Final[tuple[Rule, ...]] = (
     # 1-2: the body is a JSON object; every field and image member has its JSON type.
@@ -200,7 +232,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "not_an_image", 422, "{path}: content-type is not an image", member="media_type"
     ),
     PublicHttpsUrl("url_not_fetchable", 422, "{path}: failed to fetch URL", member="url"),
-    # 23-24: only when fetching (luma_schema.fetch); rows 21 and 20 apply to the fetched body too.
+    # Only when fetching (luma_schema.fetch); not_an_image and image_too_large apply to the
+    # fetched body too.
     Fetched(
         "url_fetch_failed",
         422,
@@ -212,9 +245,7 @@ RULES: Final[tuple[Rule, ...]] = (
     HttpStatus("url_http_error", 422, "{path}: failed to fetch URL (HTTP {code})", member="url"),
 )
 
-RULES_BY_ID: Final = {rule.id: rule for rule in RULES}
-
-# Rules whose message is this library's own wording (SPEC section 2, source "lib"): the published
+# Rules whose message is this library's own wording: the published
 # docs give no string for them.  Every other message is quoted from the docs.
 LIBRARY_MESSAGES: Final = frozenset(
     {
@@ -229,55 +260,91 @@ LIBRARY_MESSAGES: Final = frozenset(
     }
 )
 
+_DATA: Final = Member("data")
+_MEDIA_TYPE: Final = Member("media_type")
+_FACTS: Final = decoded("data")
+_FOUND: Final = Call("sniff", _FACTS)
+_NAMED: Final = Call("media_format", _MEDIA_TYPE)
+_WHOLE: Final = All(Given(_DATA), Attr(_FACTS, "valid"), Compare(Attr(_FACTS, "size"), "<=", MAX_IMAGE_BYTES))
+
+# Warnings, in the order they are given: the engine's own (unknown names) as it
+# reads the request, then each image's, images in order, then the request's.
+ADVICE: Final = (
+    Advice("unknown_field", "{path}: unknown field, ignored"),
+    Advice("unknown_field_near", "{path}: unknown field, ignored (did you mean '{near}'?)"),
+    Advice("unknown_member", "{path}: unknown image member, ignored"),
+    Advice("unknown_member_near", "{path}: unknown image member, ignored (did you mean '{near}'?)"),
+    Advice(
+        "data_uri_prefix",
+        "{path}: starts with 'data:'; send only the base64 part",
+        Scope.IMAGE,
+        when=All(Given(_DATA), Call("data_uri", _DATA)),
+        at="data",
+    ),
+    Advice(
+        "format_mismatch",
+        "{path}: decoded bytes are {found}, but media_type names {named}",
+        Scope.IMAGE,
+        when=All(
+            Given(_DATA),
+            Given(_MEDIA_TYPE),
+            Call("image_media_type", _MEDIA_TYPE),
+            Not(Equals(_FOUND, None)),
+            Not(Same(_NAMED, _FOUND)),
+        ),
+        at="data",
+        params=(("found", Call("format_name", _FOUND)), ("named", Call("format_name", _NAMED))),
+    ),
+    Advice(
+        "format_unknown",
+        "{path}: decoded bytes are not PNG, JPEG, WebP or GIF",
+        Scope.IMAGE,
+        when=All(_WHOLE, Equals(_FOUND, None)),
+        at="data",
+    ),
+    Advice(
+        "image_large",
+        "{path}: decoded image is over {limit_mb} MB; smaller images are faster",
+        Scope.IMAGE,
+        when=All(_WHOLE, Compare(Attr(_FACTS, "size"), ">", ADVISED_IMAGE_BYTES)),
+        at="data",
+        params=(("limit_mb", Const(ADVISED_IMAGE_BYTES >> 20)),),
+    ),
+    # The FAQ: the server ignores aspect_ratio on image_edit.
+    Advice(
+        "aspect_ratio_ignored",
+        "{path}: ignored by the server for {key} '{equals}'",
+        when=All(Equals(Value("type"), "image_edit"), Given(Value("aspect_ratio"))),
+        at="aspect_ratio",
+        params=(("key", Const("type")), ("equals", Const("image_edit"))),
+    ),
+    # The fetcher: a URL checked without the network.
+    Advice("not_fetched", "{path}: URL not fetched (only the static checks ran)"),
+    # The SDK guard (luma_schema.sdk): a request using an SDK feature outside this contract.
+    Advice("not_checked", "{path}: outside this library's contract; request sent unchecked"),
+)
+
+CATALOGUE: Final = Catalogue(FIELDS, RULES, ADVICE, LIBRARY_MESSAGES)
+RULES_BY_ID: Final = {rule.id: rule for rule in RULES}
+ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
+
 
 def rule(rule_id: str) -> Rule:
     """The catalogue's rule with this id (KeyError for an unknown id)."""
     return RULES_BY_ID[rule_id]
 
 
-def _check_catalogue() -> None:
-    ids = [r.id for r in RULES]
-    if len(set(ids)) != len(ids):
-        raise ValueError("rule ids must be unique")
-    names = {f.name for f in FIELDS}
-    members = {m.name for m in IMAGE_MEMBERS}
-    for r in RULES:
-        known = members if r.scope.value in ("image", "fetch") else names
-        unknown = set(r.reads) - known
-        if unknown:
-            raise ValueError(f"{r.id} reads unknown fields {sorted(unknown)}")
-    if not set(ids) >= LIBRARY_MESSAGES:
-        raise ValueError("LIBRARY_MESSAGES names unknown rules")
+def _check_values() -> None:
     if not set(PORTRAIT_RATIOS) <= set(ASPECT_RATIOS):
         raise ValueError("portrait ratios must be aspect ratios")
     for f in FIELDS:
-        if f.default is not MISSING and f.default is not None and f.name in ("type", "model"):
-            values = TYPES if f.name == "type" else MODELS
-            if f.default not in values:
-                raise ValueError(f"the default of {f.name} must be one of its values")
+        if f.name in ("type", "model") and f.default not in (TYPES if f.name == "type" else MODELS):
+            raise ValueError(f"the default of {f.name} must be one of its values")
 
 
-_check_catalogue()
+_check_values()
 
-ADVICE: Final = (
-    Advice("unknown_field", "{path}: unknown field, ignored"),
-    Advice("unknown_field_near", "{path}: unknown field, ignored (did you mean '{near}'?)"),
-    Advice("unknown_member", "{path}: unknown image member, ignored"),
-    Advice("unknown_member_near", "{path}: unknown image member, ignored (did you mean '{near}'?)"),
-    Advice("aspect_ratio_ignored", "{path}: ignored by the server for {key} '{equals}'"),
-    Advice("data_uri_prefix", "{path}: starts with 'data:'; send only the base64 part"),
-    Advice("format_mismatch", "{path}: decoded bytes are {found}, but media_type names {named}"),
-    Advice("format_unknown", "{path}: decoded bytes are not PNG, JPEG, WebP or GIF"),
-    Advice("image_large", "{path}: decoded image is over {limit_mb} MB; smaller images are faster"),
-    Advice("not_fetched", "{path}: URL not fetched (only the static checks ran)"),
-    # The SDK guard (luma_schema.sdk): a request using an SDK feature outside this contract.
-    Advice("not_checked", "{path}: outside this library's contract; request sent unchecked"),
-)
-ADVICE_BY_ID: Final = {advice.id: advice for advice in ADVICE}
-# Fields the server ignores for one type: a given (non-null) value earns `<field>_ignored`.
-IGNORED_FIELDS: Final = (("aspect_ratio", "type", "image_edit"),)
-
-# The Generation response (SPEC section 4).
+# The Generation response (docs/contract.md, A valid request).
 GENERATION_STATES: Final = ("queued", "processing", "completed", "failed")
 FAILURE_CODES: Final = (
     "content_moderated",
@@ -293,7 +360,7 @@ FAILURE_CODES: Final = (
 UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 RFC3339_UTC_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$"
 
-# The server side (SPEC section 4): what the API answers around the request rules.
+# The server side: what the API answers around the request rules.
 API_VERSION_HEADER: Final = "X-API-Version"
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 # An echoed X-Request-Id is at most this long (lib); a longer or unprintable one is replaced.
@@ -305,7 +372,7 @@ UNAUTHORIZED: Final = "Missing or invalid API key"
 NOT_FOUND_STATUS: Final = 404
 GENERATION_NOT_FOUND: Final = "Generation not found"
 # A body too large to hold the largest valid request is refused before it is read whole, with
-# the error-handling guide's unprefixed form of row 20 (no image path is known yet): 413.
+# the error-handling guide's unprefixed form of image_too_large (no image path is known yet): 413.
 BODY_TOO_LARGE: Final = "Image exceeds {max_mb} MB size limit"
 INTERNAL_ERROR_STATUS: Final = 500
 INTERNAL_ERROR: Final = "Internal Server Error"

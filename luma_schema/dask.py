@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "luma_schema.dask needs the 'dask' extra: pip install 'luma-schema[dask]'"
     ) from exc
 
-from luma_schema.batch import COLUMNS, SCHEMA, Summary, verdicts
+from luma_schema.batch import COLUMNS, SCHEMA, Summary, verdicts, warning_counts
 
 if TYPE_CHECKING:
     from dask.bag import Bag
@@ -116,42 +116,32 @@ def _bag_part(part: Iterable[Any]) -> list[dict[str, Any]]:
 
 def summary(found: DataFrame | Bag) -> Summary:
     """The CLI's summary of verdicts: a DataFrame with their ``status`` and ``rule`` columns
-    (``audit``'s result, or the Parquet written from it), or ``audit_bag``'s bag.  Computed
-    with one tree reduction of per-partition counts; a null status is no request."""
+    (and ``warnings``, when it has them): ``audit``'s result, or the Parquet written from it;
+    or ``audit_bag``'s bag.  Each partition is summed up where it is, and the small summaries
+    added; a null status is no request."""
     if isinstance(found, db.Bag):
-        rows = found.map_partitions(_bag_counts).compute()
-        return Summary.from_rows(rows)
-    counts = _untyped(found)[["status", "rule"]].map_partitions(_frame_counts, meta=_COUNTS_META)
-    totals = counts.groupby(["status", "rule"], dropna=False)["requests"].sum().compute()
-    return Summary.from_rows(
-        (None if pd.isna(s) else s, None if pd.isna(r) else r, n) for (s, r), n in totals.items()
-    )
+        parts = found.map_partitions(_bag_summary).compute()
+    else:
+        frame = _untyped(found)
+        parts = dask.compute(*(dask.delayed(_frame_summary)(p) for p in frame.to_delayed()))
+    total = Summary()
+    for part in parts:
+        total = total + part
+    return total
 
 
-_COUNTS_META: Final = _empty(
-    {"status": _dtype(pa.int32()), "rule": _dtype(pa.string()), "requests": _dtype(pa.int64())}
-)
+def _frame_summary(part: pd.DataFrame) -> Summary:
+    return Summary.of(pa.Table.from_pandas(part, preserve_index=False))
 
 
-def _frame_counts(part: pd.DataFrame) -> pd.DataFrame:
-    counts = Summary.of(pa.Table.from_pandas(part, preserve_index=False)).counts
-    rows = [(status, None if rule == "ok" else rule, n) for (status, rule), n in counts.items()]
-    table = pa.table(
-        {
-            "status": pa.array([r[0] for r in rows], pa.int32()),
-            "rule": pa.array([r[1] for r in rows], pa.string()),
-            "requests": pa.array([r[2] for r in rows], pa.int64()),
-        }
-    )
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def _bag_counts(part: Iterable[dict[str, Any]]) -> list[tuple[int | None, str | None, int]]:
+def _bag_summary(part: Iterable[dict[str, Any]]) -> list[Summary]:
+    rows = list(part)
     counts: dict[tuple[int | None, str | None], int] = {}
-    for row in part:
+    for row in rows:
         key = (row["status"], row["rule"])
         counts[key] = counts.get(key, 0) + 1
-    return [(status, rule, n) for (status, rule), n in counts.items()]
+    warned, codes = warning_counts(row.get("warnings") for row in rows)
+    return [Summary.from_rows(((s, r, n) for (s, r), n in counts.items()), warned, codes)]
 
 
 # ---------------------------------------------------------------- JSONL files

@@ -1,9 +1,10 @@
-"""The URL fetch behind ``check(fetch=True)``: SPEC rows 23, 24, 21 and 20 (section 3, step 7).
+"""The URL fetch behind ``check(fetch=True)``: url_fetch_failed, url_http_error, not_an_image
+and image_too_large, in that order, once every static rule holds (docs/contract.md).
 
 Extra ``fetch`` (httpx, httpcore, ada-url).  Each URL image is fetched the way a careful server
 fetches it, without ever reaching an address it should not:
 
-- https only; every hop passes the static checks of SPEC section 1 again, a redirect's
+- https only; every hop passes the static URL checks again, a redirect's
   ``Location`` as the server sent it (nothing stripped first);
 - the host is mapped as browsers map it (:func:`luma_schema.media.url_host`: UTS 46,
   nontransitional), and that one mapped name is what is vetted, resolved, named in TLS (SNI and
@@ -25,10 +26,11 @@ Every limit and message of the API comes from the catalogue's rule objects.  Ima
 request are fetched concurrently, each in a thread of its own, and each name lookup runs in a
 thread of its own too: nothing is shared between requests, so a slow peer or a resolver that
 hangs holds up only the image that asked (blocking sockets with deadlines: TLS on a blocking
-socket is twice as fast as through an event loop); results come back in SPEC order.  Entry points:
-:func:`fetch_violations` (blocking; what the engine calls), :func:`afetch_violations` and
-:func:`acheck` (async: they await the threads, the event loop never blocks), and the same as
-methods of a configured :class:`Fetcher`.
+socket is twice as fast as through an event loop); results come back in the order of the references.  Entry points:
+:meth:`Fetcher.fetch_violations` (blocking) and :meth:`Fetcher.afetch_violations` (async: it
+awaits the threads, the event loop never blocks); ``luma_schema.check(payload, fetch=fetcher)``
+and ``luma_schema.engine.acheck`` run them for a request.  This module depends on the report
+types only: the engine calls it, never the other way round.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -59,11 +61,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "luma_schema.fetch needs the 'fetch' extra: pip install 'luma-schema[fetch]'"
     ) from exc
 
-from luma_schema import catalog, engine, media
-from luma_schema.engine import Notice, Report, Violation
+from luma_schema import catalog, media
+from luma_schema.report import Notice, Violation
 from luma_schema.rules import Rule
 
-__all__ = ["Fetcher", "Resolver", "acheck", "afetch_violations", "fetch_violations"]
+__all__ = ["Fetcher", "Resolver", "afetch_violations", "default_fetcher", "fetch_violations"]
 
 _log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ class _Failed(Exception):
 @dataclass(slots=True)
 class _Work:
     """What one image's fetch has cost so far (all hops); bounded by ``_WORK_MAX``, and each
-    response head by ``_RESPONSE_HEAD_MAX``: past either, the fetch fails (row 23)."""
+    response head by ``_RESPONSE_HEAD_MAX``: past either, the fetch fails (url_fetch_failed)."""
 
     spent: int = 0
     head: int = 0  # bytes read in this hop before its response head was complete
@@ -299,7 +301,7 @@ def _in_thread(name: str, work: Callable[..., _T], *args: Any) -> concurrent.fut
 
 
 class Fetcher:
-    """Fetches URL images with the checks of SPEC rows 23, 24, 21, 20 (see the module doc).
+    """Fetches URL images with the fetch rules (see the module doc).
 
     ``timeout``: seconds in all per image, DNS included (default: the catalogue's 18).
     ``resolver``: how host names become addresses, ``resolver(host, port) -> addresses``, sync
@@ -350,7 +352,7 @@ class Fetcher:
     def fetch_violations(
         self, targets: Sequence[tuple[str, str]]
     ) -> tuple[list[Violation], list[Notice]]:
-        """Blocking: fetch every ``(image_path, url)`` (concurrently) and return SPEC rows 23,
+        """Blocking: fetch every ``(image_path, url)`` (concurrently) and return the fetch rules'
         24, 21, 20, in that order per image, images in the order given, and the warnings.
         Never raises for a bad URL or an unreachable host."""
         targets = list(targets)
@@ -384,22 +386,6 @@ class Fetcher:
             results = await asyncio.gather(*futures)
         return _report(targets, results)
 
-    def check(self, payload: object) -> Report:
-        """``luma_schema.check(payload, fetch=True)``, fetching with this fetcher."""
-        report = engine.check(payload)
-        targets = _targets(report)
-        if not targets:
-            return report
-        return _merge(report, self.fetch_violations(targets))
-
-    async def acheck(self, payload: object) -> Report:
-        """:meth:`check` for async code: the static checks, then the fetch, awaited."""
-        report = engine.check(payload)
-        targets = _targets(report)
-        if not targets:
-            return report
-        return _merge(report, await self.afetch_violations(targets))
-
     # ------------------------------------------------------------ one image
 
     def _pool(self) -> httpcore.ConnectionPool:
@@ -416,7 +402,7 @@ class Fetcher:
         except _Failed as failed:
             _log.debug("fetch failed (%s): %s", failed.rule.id, failed)
             return failed
-        except Exception as exc:  # network, TLS, protocol, timeout: all row 23; never a crash
+        except Exception as exc:  # network, TLS, protocol, timeout: all url_fetch_failed; never a crash
             _log.debug("fetch failed: %s", type(exc).__name__)
             return _Failed(_FAILED, type(exc).__name__)
 
@@ -437,7 +423,7 @@ class Fetcher:
         raise _Failed(_FAILED, "too many redirects")  # pragma: no cover - _request raises first
 
     def _vet(self, url: str) -> _Hop:
-        """The static checks of SPEC section 1 (again, for every hop)."""
+        """The static URL checks (again, for every hop)."""
         parsed = media.url_host(url)
         if isinstance(parsed, str):
             raise _Failed(_FAILED, parsed)
@@ -668,29 +654,11 @@ def _advice(path: str, body: _Body) -> list[Notice]:
 _ADVICE: Final = catalog.ADVICE_BY_ID
 
 
-def _targets(report: Report) -> list[tuple[str, str]]:
-    request: Mapping[str, Any] | None = report.request
-    if request is None:
-        return []
-    images: list[tuple[str, Any]] = []
-    if request["source"] is not None:
-        images.append(("source", request["source"]))
-    images += [(f"image_ref[{i}]", image) for i, image in enumerate(request["image_ref"])]
-    return [(path, image["url"]) for path, image in images if image["url"] is not None]
-
-
-def _merge(report: Report, found: tuple[list[Violation], list[Notice]]) -> Report:
-    errors, notices = found
-    warnings = (*report.warnings, *notices)
-    if errors:
-        return Report(errors[0].status, errors[0].detail, tuple(errors), warnings, None)
-    return Report(report.status, None, (), warnings, report.request)
-
-
 _DEFAULT: Fetcher | None = None
 
 
-def _default() -> Fetcher:
+def default_fetcher() -> Fetcher:
+    """The fetcher ``check(payload, fetch=True)`` uses: the defaults, made once."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Fetcher()
@@ -699,16 +667,11 @@ def _default() -> Fetcher:
 
 def fetch_violations(targets: list[tuple[str, str]]) -> tuple[list[Violation], list[Notice]]:
     """What ``check(fetch=True)`` calls: :meth:`Fetcher.fetch_violations` with the defaults."""
-    return _default().fetch_violations(targets)
+    return default_fetcher().fetch_violations(targets)
 
 
 async def afetch_violations(
     targets: list[tuple[str, str]],
 ) -> tuple[list[Violation], list[Notice]]:
     """:func:`fetch_violations` for async code (the mock server's ``--fetch``)."""
-    return await _default().afetch_violations(targets)
-
-
-async def acheck(payload: object) -> Report:
-    """``check(payload, fetch=True)`` for async code: never blocks the event loop."""
-    return await _default().acheck(payload)
+    return await default_fetcher().afetch_violations(targets)

@@ -14,14 +14,15 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "Base64Info",
     "Blob",
     "base64_info",
+    "format_name",
     "has_bad_url_character",
+    "has_data_uri_prefix",
     "head_bytes",
     "is_image_media_type",
     "is_public_ip",
@@ -29,6 +30,7 @@ __all__ = [
     "is_public_ipv6",
     "media_format",
     "parse_ipv4_host",
+    "sniff_data",
     "sniff_format",
     "to_ascii",
     "url_host",
@@ -92,17 +94,25 @@ def _ends(value: str | Blob, n: int) -> tuple[str, str]:
     return value[:n], value[-n:]
 
 
-@dataclass(frozen=True, slots=True)
-class Base64Info:
-    """What the engine needs to know of a ``data`` string: whether it is valid base64, and if so
-    its decoded size and first decoded bytes (for sniffing the format)."""
+class Base64Info(NamedTuple):
+    """What the engine needs to know of a ``data`` string: whether it is valid base64, its
+    decoded size (0 when invalid) and its first decoded bytes, as far as its start decodes (for
+    sniffing the format: a truncated string still shows its signature)."""
 
     valid: bool
     size: int = 0
     head: bytes = b""
 
 
-_INVALID: Final = Base64Info(False)
+# What Base64Info(...) does, without the Python-level __new__ of a NamedTuple.
+_new_info: Final = tuple.__new__
+
+
+def _invalid(value: str | Blob) -> Base64Info:
+    return Base64Info(False, 0, head_bytes(value))
+
+
+_DECODE_WHOLE: Final = 1 << 16  # shorter text is decoded in one C call: the decoded size is small
 
 
 def base64_info(value: str | Blob) -> Base64Info:
@@ -111,13 +121,26 @@ def base64_info(value: str | Blob) -> Base64Info:
     accepted.  Memory use is bounded by one chunk, whatever the length."""
     n = len(value)
     if n == 0 or n % 4:
-        return _INVALID
-    if isinstance(value, str) and not value.isascii():
-        return _INVALID
+        return _invalid(value)
+    if type(value) is str:
+        if n <= _DECODE_WHOLE:
+            # binascii's strict mode refuses exactly what the rule refuses (tests hold the two
+            # readers together); what it decodes gives the size and the head at once.
+            # (It takes any run of padding after whole quanta: "AAAA====" is refused here.)
+            if value[-3:] == "===":
+                return _invalid(value)
+            try:
+                decoded = binascii.a2b_base64(value, strict_mode=True)
+            except (binascii.Error, ValueError):  # ValueError: a character that is not ASCII
+                return _invalid(value)
+            info: Base64Info = _new_info(Base64Info, (True, len(decoded), decoded[:16]))
+            return info
+        if not value.isascii():
+            return _invalid(value)
     if type(value) is str and n <= _CHUNK:  # one chunk: one pass, no generator
         pad = 2 if value.endswith("==") else 1 if value.endswith("=") else 0
         if value.encode("ascii").translate(None, _B64_ALPHABET) != _PADDING[pad]:
-            return _INVALID  # something besides the alphabet and the padding at the end
+            return _invalid(value)  # something besides the alphabet and the padding at the end
         return Base64Info(True, n // 4 * 3 - pad, head_bytes(value))
     last = _ends(value, 4)[1]
     pad = 2 if last.endswith("==") else 1 if last.endswith("=") else 0
@@ -126,9 +149,15 @@ def base64_info(value: str | Blob) -> Base64Info:
     for chunk in _chunks(value):
         stop = min(len(chunk), body_end - seen)
         if stop > 0 and chunk[:stop].translate(None, _B64_ALPHABET):
-            return _INVALID
+            return _invalid(value)
         seen += len(chunk)
     return Base64Info(True, n // 4 * 3 - pad, head_bytes(value))
+
+
+def has_data_uri_prefix(value: str | Blob) -> bool:
+    """Whether base64 text starts with ``data:`` in any case (a data URI sent whole).  A Blob is
+    base64 text only, so it never does."""
+    return isinstance(value, str) and value[:1] in ("d", "D") and value[:5].lower() == "data:"
 
 
 # ---------------------------------------------------------------- formats and media types
@@ -176,6 +205,19 @@ def is_image_media_type(value: str) -> bool:
     """``image/`` (any case) and a subtype of RFC 6838 characters, optional parameters after
     ``;``, no surrounding whitespace.  ``image/*`` and ``image/`` are not image media types."""
     return _MEDIA_TYPE.match(value) is not None and not value[-1].isspace()
+
+
+def sniff_data(info: Base64Info) -> str | None:
+    """The format base64 data shows in its first decoded bytes (see :func:`sniff_format`)."""
+    return sniff_format(info.head)
+
+
+_FORMAT_NAMES: Final = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WebP"}
+
+
+def format_name(format: str | None) -> str:
+    """How messages name a format (``None``: a format outside the four sniffed ones)."""
+    return _FORMAT_NAMES[format] if format is not None else "another format"
 
 
 def media_format(value: str) -> str | None:
@@ -330,7 +372,7 @@ def has_bad_url_character(text: str) -> bool:
 
 
 def url_host(url: str) -> tuple[str, int | None] | str:
-    """``(host, port)`` of an https URL after the static checks of SPEC section 1; else a short
+    """``(host, port)`` of an https URL after the static checks (docs/contract.md, Images); else a short
     reason.  The host is mapped as browsers map it (the WHATWG URL host parser): percent-decoded
     as UTF-8; an ASCII name is lowercased; any other goes through UTS 46 ToASCII, nontransitional
     (:func:`to_ascii`); a name ending in a number must be an IPv4 address (any WHATWG spelling),
@@ -447,7 +489,7 @@ _url_problem_cached = functools.lru_cache(maxsize=4096)(_url_problem)
 
 
 def url_problem(url: str) -> str | None:
-    """``None`` when ``url`` passes every static check of SPEC section 1 (https, no user info,
+    """``None`` when ``url`` passes every static check (docs/contract.md, Images: https, no user info,
     valid port, a host that is a public literal address or a public-looking name); else a short
     reason, for logs and tests only (it is never part of an API message)."""
     return _url_problem_cached(url) if len(url) <= _CACHE_LIMIT else _url_problem(url)

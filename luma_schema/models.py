@@ -145,7 +145,7 @@ class GenerationRequest(BaseModel):
         by_alias: bool | None = None,
         by_name: bool | None = None,
     ) -> GenerationRequest:
-        """As ``check()`` on the same text: duplicate keys, NaN and a bad encoding are row 1."""
+        """As ``check()`` on the same text: duplicate keys, NaN and a bad encoding are body_not_object."""
         report = check(bytes(json_data) if isinstance(json_data, bytearray) else json_data)
         if not report.ok:
             detail = InitErrorDetails(type=_error(report.errors[0]), loc=(), input=json_data)

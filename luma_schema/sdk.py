@@ -200,7 +200,7 @@ class GuardTransport(httpx.BaseTransport):
             body = request.read()
             if not _unchecked(request, body):
                 fetcher = self.fetcher
-                report = engine.check(body) if fetcher is None else fetcher.check(body)
+                report = engine.check(body, fetch=fetcher or False)
                 refusal = _answer(request, report)
                 if refusal is not None:
                     return refusal
@@ -228,7 +228,7 @@ class AsyncGuardTransport(httpx.AsyncBaseTransport):
             body = await request.aread()
             if not _unchecked(request, body):
                 fetcher = self.fetcher
-                report = engine.check(body) if fetcher is None else await fetcher.acheck(body)
+                report = engine.check(body) if fetcher is None else await engine.acheck(body, fetcher)
                 refusal = _answer(request, report)
                 if refusal is not None:
                     return refusal

@@ -122,8 +122,16 @@ def read_jsonl(spark: SparkSession, path: str | Sequence[str]) -> DataFrame:
 
 
 def summary(verdicts: DataFrame) -> Summary:
-    """The CLI's summary of a DataFrame with the verdicts' ``status`` and ``rule`` columns
-    (``audit``'s result, or the Parquet written from it): one aggregation, a row per answer
-    collected.  A null status (a null input) is no request."""
+    """The CLI's summary of a DataFrame with the verdicts' ``status`` and ``rule`` columns (and
+    ``warnings``, when it has them): ``audit``'s result, or the Parquet written from it.  An
+    aggregation a row per answer collected, and the warnings counted likewise; a null status (a
+    null input) is no request."""
     counts = verdicts.groupBy("status", "rule").count().collect()
-    return Summary.from_rows((row["status"], row["rule"], row["count"]) for row in counts)
+    warned, codes = 0, {}
+    if "warnings" in verdicts.columns:  # a request counts once per warning code, as in the CLI
+        warned = verdicts.where(F.size("warnings") > 0).count()
+        distinct = verdicts.select(F.explode(F.array_distinct("warnings")).alias("code"))
+        codes = {row["code"]: row["count"] for row in distinct.groupBy("code").count().collect()}
+    return Summary.from_rows(
+        ((row["status"], row["rule"], row["count"]) for row in counts), warned, codes
+    )

@@ -1,15 +1,21 @@
-"""Hypothesis strategies for Luma Agents generation requests (extra ``testing``).
+"""Hypothesis strategies for generation requests (extra ``testing``), read from a catalogue.
 
-``valid_requests()`` builds requests the server accepts; ``violating(rule_id)`` builds requests
-that break exactly that rule of ``catalog.RULES`` and nothing else, by construction (no
-filtering).  Every limit and enum is read from the catalogue's rule objects.
+``valid_requests()`` builds requests the server accepts; ``violating(rule_id)`` builds requests that
+break exactly that rule and no other, by construction (no filtering).  Both take the catalogue
+(``luma_schema.catalog.CATALOGUE`` by default): every field's value is drawn from its JSON type and
+the rules that constrain it alone, then each rule that ties fields together is made to hold; a
+violation breaks one rule the way its kind says and makes the others hold again.  Each rule kind
+has its entry below (a kind without one fails at import), so a catalogue that only adds rules of
+known kinds gets its strategies for free.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 try:
     from hypothesis import strategies as st
@@ -19,47 +25,40 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     ) from exc
 
 from luma_schema import catalog
+from luma_schema.expr import MISSING
 from luma_schema.rules import (
     AllowedWith,
     Base64,
+    Catalogue,
+    EitherOf,
+    Fetched,
+    Field,
+    HttpStatus,
+    ImageMediaType,
+    JsonBody,
+    JsonType,
+    JsonTypes,
     Length,
     MaxBytes,
     MaxItemsFor,
+    NotBoth,
     OneOf,
+    OnlyFor,
+    PublicHttpsUrl,
+    Range,
+    Required,
     RequiredFor,
+    RequiredWith,
+    Rule,
+    Scope,
 )
 
 __all__ = ["valid_requests", "violating"]
 
 Request = dict[str, Any]
+Draw = st.DrawFn
 
-
-def _rule(rule_id: str, kind: type[Any]) -> Any:
-    rule = catalog.rule(rule_id)
-    if not isinstance(rule, kind):
-        raise TypeError(f"{rule_id} is no longer a {kind.__name__}: update the strategies")
-    return rule
-
-
-_MODEL: OneOf = _rule("model_unknown", OneOf)
-_TYPE: OneOf = _rule("type_unsupported", OneOf)
-_PROMPT: Length = _rule("prompt_length", Length)
-_ASPECT: OneOf = _rule("aspect_ratio_invalid", OneOf)
-_STYLE: OneOf = _rule("style_invalid", OneOf)
-_FORMAT: OneOf = _rule("output_format_invalid", OneOf)
-_USER_ID: Length = _rule("user_id_length", Length)
-_SOURCE: RequiredFor = _rule("source_required", RequiredFor)
-_EDIT_MAX: MaxItemsFor = _rule("image_ref_edit_max", MaxItemsFor)
-_IMAGE_MAX: MaxItemsFor = _rule("image_ref_max", MaxItemsFor)
-_MANGA: AllowedWith = _rule("manga_portrait", AllowedWith)
-_SIZE: MaxBytes = _rule("image_too_large", MaxBytes)
-_BASE64: Base64 = _rule("base64_invalid", Base64)
-
-_EDIT = _SOURCE.equals  # the type that takes a source
-_PLAIN = next(t for t in _TYPE.values if t != _EDIT)
-_MAX_REFS = {_EDIT_MAX.equals: _EDIT_MAX.max, _IMAGE_MAX.equals: _IMAGE_MAX.max}
-
-# ---------------------------------------------------------------- text
+# ---------------------------------------------------------------- text and values
 
 # Any code point but surrogates (not encodable as UTF-8), astral planes included.
 _chars = st.characters(exclude_categories=["Cs"])
@@ -98,9 +97,24 @@ def _not_in(values: tuple[str, ...]) -> st.SearchStrategy[str]:
     )
 
 
-# ---------------------------------------------------------------- images
+def _number(
+    f: Field, low: float | None = None, high: float | None = None, open_: bool = False
+) -> st.SearchStrategy[Any]:
+    """A number of ``f``'s JSON type in ``low``..``high`` (``open_``: the bounds excluded)."""
+    lo = None if low is None else math.floor(low) + 1 if open_ else math.ceil(low)
+    hi = None if high is None else math.ceil(high) - 1 if open_ else math.floor(high)
+    integers = st.integers(lo, hi)
+    if f.type is JsonType.INTEGER:
+        return integers
+    floats = st.floats(
+        low, high, allow_nan=False, allow_infinity=False, exclude_min=open_, exclude_max=open_
+    )
+    return st.one_of(floats, integers) if lo is None or hi is None or lo <= hi else floats
 
-_MAGIC = {
+
+# ---------------------------------------------------------------- media references
+
+_MAGIC: Final = {
     "image/png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
     "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01",
     "image/gif": b"GIF89a\x01\x00\x01\x00\x80\x00",
@@ -119,14 +133,14 @@ _paths = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_./%", max_size=30)
 
 
 @st.composite
-def _public_url(draw: st.DrawFn) -> str:
+def _public_url(draw: Draw) -> str:
     scheme = draw(st.sampled_from(("https", "HTTPS", "Https")))
     port = draw(st.one_of(st.just(""), st.integers(1, 65535).map(lambda n: f":{n}")))
     return f"{scheme}://{draw(_public_hosts)}{port}/{draw(_paths)}"
 
 
 @st.composite
-def _image_data(draw: st.DrawFn, padded: bool = False) -> tuple[str, str]:
+def _image_data(draw: Draw, padded: bool = False) -> tuple[str, str]:
     """Base64 of bytes that start with a real PNG, JPEG, GIF or WebP signature, and its type;
     ``padded``: a length that is not a multiple of 3, so the text ends in ``=``."""
     media_type = draw(st.sampled_from(sorted(_MAGIC)))
@@ -136,106 +150,6 @@ def _image_data(draw: st.DrawFn, padded: bool = False) -> tuple[str, str]:
         size += (draw(st.sampled_from((1, 2))) - len(magic)) % 3
     raw = magic + draw(st.binary(min_size=size, max_size=size))
     return base64.b64encode(raw).decode("ascii"), media_type
-
-
-def _url_image() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {"url": _public_url()},
-        optional={
-            "data": st.none(),
-            "media_type": st.one_of(st.none(), st.sampled_from(sorted(_MAGIC))),
-        },
-    )
-
-
-@st.composite
-def _data_image(draw: st.DrawFn) -> dict[str, Any]:
-    data, media_type = draw(_image_data())
-    image: dict[str, Any] = {"data": data, "media_type": media_type}
-    if draw(st.booleans()):
-        image["url"] = None
-    return image
-
-
-def _valid_image() -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(_url_image(), _data_image())
-
-
-# ---------------------------------------------------------------- requests
-
-
-@st.composite
-def _request(draw: st.DrawFn, request_type: str | None = None, images: bool = True) -> Request:
-    """A valid request; ``request_type`` fixes ``type``, ``images=False`` leaves images out."""
-    kind = request_type if request_type is not None else draw(st.sampled_from(_TYPE.values))
-    body: Request = {"prompt": draw(_text(_PROMPT.min, _PROMPT.max))}
-    if kind != _PLAIN or draw(st.booleans()):
-        body["type"] = kind
-    if draw(st.booleans()):
-        body["model"] = draw(st.sampled_from(_MODEL.values))
-    style = draw(st.one_of(st.none(), st.sampled_from(_STYLE.values)))
-    if style is not None:
-        body["style"] = style
-    ratios: tuple[str, ...] = _ASPECT.values
-    if kind == _MANGA.key_equals and style == _MANGA.equals:
-        ratios = _MANGA.allowed
-    ratio = draw(st.one_of(st.just("absent"), st.none(), st.sampled_from(ratios)))
-    if ratio != "absent":
-        body["aspect_ratio"] = ratio
-    for name, strategy in (
-        ("output_format", st.one_of(st.none(), st.sampled_from(_FORMAT.values))),
-        ("web_search", st.booleans()),
-        ("user_id", st.one_of(st.none(), _text(0, _USER_ID.max))),
-    ):
-        if draw(st.booleans()):
-            body[name] = draw(strategy)
-    if not images:
-        if kind == _EDIT:
-            body[_SOURCE.field] = {"url": draw(_public_url())}
-        return body
-    if kind == _EDIT:
-        body[_SOURCE.field] = draw(_valid_image())
-    elif draw(st.booleans()):
-        body[_SOURCE.field] = None
-    refs: list[dict[str, Any]] = draw(st.lists(_valid_image(), max_size=min(_MAX_REFS[kind], 3)))
-    keep_empty: bool = draw(st.booleans())
-    if refs or keep_empty:
-        body[_IMAGE_MAX.field] = refs
-    return body
-
-
-def valid_requests() -> st.SearchStrategy[Request]:
-    """Requests the server accepts: both types, both models, URL and base64 images (real PNG,
-    JPEG, GIF and WebP signatures), optional fields present, null or absent, any Unicode prompt
-    up to the limit (astral-plane characters included)."""
-    return _request()
-
-
-# ---------------------------------------------------------------- one broken rule each
-
-
-def _set(body: Request, **fields: Any) -> Request:
-    return {**body, **fields}
-
-
-def _with_image(image: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Request]:
-    """A valid request with one image replaced by ``image``: the source of an edit or one
-    ``image_ref`` item."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> Request:
-        kind = draw(st.sampled_from(_TYPE.values))
-        body = draw(_request(kind, images=False))
-        bad = draw(image)
-        if kind == _EDIT and draw(st.booleans()):
-            body[_SOURCE.field] = bad
-            return body
-        refs = [{"url": draw(_public_url())} for _ in range(draw(st.integers(0, 2)))]
-        refs.insert(draw(st.integers(0, len(refs))), bad)
-        body[_IMAGE_MAX.field] = refs
-        return body
-
-    return build()
 
 
 _BAD_BASE64 = st.one_of(
@@ -303,53 +217,459 @@ _PRIVATE_URLS = st.sampled_from(
 )
 
 
-def _oversized() -> st.SearchStrategy[dict[str, Any]]:
-    """Valid base64 of one to three bytes more than the cap, built without encoding anything."""
+class _Roles:
+    """Which reference member is the URL, the base64 data and the media type: read from the
+    rules that check them."""
 
-    def build(extra: int, media_type: str) -> dict[str, Any]:
-        size = _SIZE.max + extra
-        head = base64.b64encode(_MAGIC[media_type][:12]).decode("ascii")  # 12 bytes, 16 chars
-        rest = size - 12
-        tail = {0: "", 1: "QQ==", 2: "QUE="}[rest % 3]
-        return {"data": head + "QUFB" * (rest // 3) + tail, "media_type": media_type}
+    def __init__(self, cat: Catalogue) -> None:
+        def member(kind: type[Rule]) -> str:
+            # "" when no rule checks such a member: the strategies then make no such image.
+            found: str = next(
+                (getattr(r, "member", "") for r in cat.rules if isinstance(r, kind)), ""
+            )
+            return found
 
-    return st.builds(build, st.integers(1, 3), st.sampled_from(sorted(_MAGIC)))
+        self.url = member(PublicHttpsUrl)
+        self.data = member(Base64)
+        self.media_type = member(ImageMediaType)
+        self.members = cat.reference_members
+
+    def url_image(self) -> st.SearchStrategy[dict[str, Any]]:
+        assert self.url
+        optional: dict[str, st.SearchStrategy[Any]] = {}
+        for m in self.members:
+            if m.name == self.media_type:
+                optional[m.name] = st.one_of(st.none(), st.sampled_from(sorted(_MAGIC)))
+            elif m.name != self.url and m.nullable:
+                optional[m.name] = st.none()
+        return st.fixed_dictionaries({self.url: _public_url()}, optional=optional)
+
+    def data_image(self) -> st.SearchStrategy[dict[str, Any]]:
+        assert self.data and self.media_type
+        data, media_type = self.data, self.media_type
+        nullable = [m.name for m in self.members if m.nullable and m.name not in (data, media_type)]
+
+        def build(image: tuple[str, str], nulls: list[str]) -> dict[str, Any]:
+            return {data: image[0], media_type: image[1], **dict.fromkeys(nulls)}
+
+        return st.builds(
+            build,
+            _image_data(),
+            st.lists(st.sampled_from(nullable), unique=True) if nullable else st.just([]),
+        )
+
+    def valid_image(self) -> st.SearchStrategy[dict[str, Any]]:
+        kinds = []
+        if self.url:
+            kinds.append(self.url_image())
+        if self.data and self.media_type:
+            kinds.append(self.data_image())
+        return st.one_of(*kinds)
 
 
-def _wrong_type() -> st.SearchStrategy[Request]:
-    not_string: st.SearchStrategy[Any] = st.one_of(
-        st.integers(), st.booleans(), st.lists(st.none(), max_size=2), st.just({})
-    )
+# ---------------------------------------------------------------- what constrains a field
+
+
+def _enum(cat: Catalogue, name: str) -> tuple[str, ...] | None:
+    return next((r.values for r in cat.rules if isinstance(r, OneOf) and r.field == name), None)
+
+
+def _default(cat: Catalogue, name: str) -> Any:
+    return cat.paths[name].default
+
+
+def _get(cat: Catalogue, body: Request, name: str) -> Any:
+    """A field's value as the rules read it: its default when absent."""
+    return body.get(name, _default(cat, name))
+
+
+def _given(value: Any) -> bool:
+    return value is not MISSING and value is not None
+
+
+def _value(cat: Catalogue, roles: _Roles, f: Field) -> st.SearchStrategy[Any]:
+    """A valid value of field ``f`` (not null) by its JSON type and single-field rules."""
+    values = _enum(cat, f.name)
+    if values is not None:
+        return st.sampled_from(values)
+    for r in cat.rules:
+        if isinstance(r, Length) and r.field == f.name:
+            return _text(r.min, r.max)
+        if isinstance(r, Range) and r.field == f.name:
+            return _number(f, r.min, r.max)
+    if f.reference:
+        image = roles.valid_image()
+        if f.type is JsonType.ARRAY:
+            return st.lists(image, max_size=3)
+        return image
+    match f.type:
+        case JsonType.STRING:
+            return st.text(_chars, max_size=20)
+        case JsonType.BOOLEAN:
+            return st.booleans()
+        case JsonType.INTEGER | JsonType.NUMBER:
+            return _number(f)
+        case JsonType.ARRAY:
+            assert f.items is not None
+            return st.lists(_value(cat, roles, Field("item", f.items)), max_size=3)
+        case JsonType.OBJECT:
+            return st.fixed_dictionaries({})
+
+
+# ---------------------------------------------------------------- making each rule hold
+
+Fixed = frozenset[str] | set[str]
+Satisfy = Callable[[Any, Catalogue, _Roles, Request, Draw, Fixed], None]
+
+
+def _hold_required_for(
+    r: RequiredFor, cat: Catalogue, roles: _Roles, body: Request, draw: Draw, fixed: Fixed
+) -> None:
+    if r.field in fixed:
+        return
+    if _get(cat, body, r.key) == r.equals and not _given(_get(cat, body, r.field)):
+        body[r.field] = draw(_value(cat, roles, cat.paths[r.field]))
+
+
+def _hold_only_for(
+    r: OnlyFor, cat: Catalogue, roles: _Roles, body: Request, draw: Draw, fixed: Fixed
+) -> None:
+    if r.field in fixed:
+        return
+    if _get(cat, body, r.key) != r.equals and _given(_get(cat, body, r.field)):
+        if draw(st.booleans()) and cat.paths[r.field].nullable:
+            body[r.field] = None
+        else:
+            del body[r.field]
+
+
+def _hold_max_items(
+    r: MaxItemsFor, cat: Catalogue, roles: _Roles, body: Request, draw: Draw, fixed: Fixed
+) -> None:
+    if r.field in fixed:
+        return
+    items = _get(cat, body, r.field)
+    if _get(cat, body, r.key) == r.equals and _given(items) and len(items) > r.max:
+        body[r.field] = list(items)[: r.max]
+
+
+def _hold_allowed_with(
+    r: AllowedWith, cat: Catalogue, roles: _Roles, body: Request, draw: Draw, fixed: Fixed
+) -> None:
+    if r.other in fixed:
+        return
+    other = _get(cat, body, r.other)
+    if (
+        _get(cat, body, r.key) == r.key_equals
+        and _get(cat, body, r.field) == r.equals
+        and _given(other)
+        and other not in r.allowed
+    ):
+        body[r.other] = draw(st.sampled_from(r.allowed))
+
+
+def _nothing(*args: Any) -> None:
+    """The field values drawn already obey rules of this kind."""
+
+
+HOLD: Final[Mapping[type[Rule], Satisfy]] = {
+    JsonBody: _nothing,
+    JsonTypes: _nothing,
+    OneOf: _nothing,
+    Required: _nothing,
+    Length: _nothing,
+    Range: _nothing,
+    RequiredFor: _hold_required_for,
+    OnlyFor: _hold_only_for,
+    MaxItemsFor: _hold_max_items,
+    AllowedWith: _hold_allowed_with,
+    NotBoth: _nothing,
+    EitherOf: _nothing,
+    RequiredWith: _nothing,
+    Base64: _nothing,
+    MaxBytes: _nothing,
+    ImageMediaType: _nothing,
+    PublicHttpsUrl: _nothing,
+    Fetched: _nothing,
+    HttpStatus: _nothing,
+}
+
+
+def _hold_all(
+    cat: Catalogue,
+    roles: _Roles,
+    body: Request,
+    draw: Draw,
+    but: Rule | None = None,
+    fixed: Fixed = frozenset(),
+) -> Request:
+    """Make every request rule (but ``but``) hold, in catalogue order, changing no field that
+    ``but`` reads or that is in ``fixed`` (a rule that would need to is one the engine skips,
+    since the field it reads is marked by ``but``'s failure)."""
+    if but is not None and but.scope is Scope.REQUEST:
+        fixed = fixed | set(but.reads)
+    for r in cat.rules:
+        if r is not but and r.scope is Scope.REQUEST:
+            HOLD[type(r)](r, cat, roles, body, draw, fixed)
+    return body
+
+
+@st.composite
+def _valid(
+    draw: Draw, cat: Catalogue, roles: _Roles, fixed: tuple[tuple[str, Any], ...] = ()
+) -> Request:
+    """A valid request; ``fixed`` fields take the values given."""
+    required = {r.field for r in cat.rules if isinstance(r, Required)}
+    body: Request = {}
+    for f in cat.fields:
+        how = draw(st.sampled_from(("value", "value", "null", "absent")))
+        if f.name in required:
+            how = "value"
+        elif how == "null" and not f.nullable:
+            how = "absent"
+        elif how == "absent" and f.default is MISSING and f.nullable and draw(st.booleans()):
+            how = "null"
+        if how == "value":
+            body[f.name] = draw(_value(cat, roles, f))
+        elif how == "null":
+            body[f.name] = None
+    body.update(fixed)
+    return _hold_all(cat, roles, body, draw)
+
+
+# ---------------------------------------------------------------- breaking one rule
+
+Break = Callable[[Any, Catalogue, _Roles], st.SearchStrategy[Any]]
+
+
+def _after(
+    cat: Catalogue, roles: _Roles, rule: Rule, change: Callable[[Request, Draw], None]
+) -> st.SearchStrategy[Request]:
+    """A valid request changed by ``change``, then every other rule made to hold again."""
 
     @st.composite
-    def build(draw: st.DrawFn) -> Request:
-        body = draw(_request())
-        field = draw(st.sampled_from(catalog.FIELDS))
-        if field.name in catalog.IMAGE_FIELDS and draw(st.booleans()):
-            # Inside an image: a member of the wrong type, or an image_ref item not an object.
-            member = draw(st.sampled_from(catalog.IMAGE_MEMBERS))
-            image = {"url": draw(_public_url()), member.name: draw(not_string)}
-            if field.name == _IMAGE_MAX.field:
-                image = draw(st.sampled_from((image, None, "x", 5, [])))
-                return _set(body, **{field.name: [image]})
-            if body.get("type", _PLAIN) != _EDIT:
-                body["type"] = _EDIT
-                body.pop("aspect_ratio", None)
-            return _set(body, **{field.name: image})
-        wrong: st.SearchStrategy[Any] = {
-            "a string": st.one_of(st.integers(), st.booleans(), st.just([]), st.just({})),
-            "a boolean": st.one_of(st.integers(), st.just("true"), st.just([])),
-            "an array": st.one_of(st.just({}), st.just("[]"), st.integers()),
-            "an object": st.one_of(st.just([]), st.just("{}"), st.integers(), st.booleans()),
-        }[field.type.value]
-        if not field.nullable:
-            wrong = st.one_of(wrong, st.none())
-        return _set(body, **{field.name: draw(wrong)})
+    def build(draw: Draw) -> Request:
+        body = draw(_valid(cat, roles))
+        change(body, draw)
+        return _hold_all(cat, roles, body, draw, but=rule)
 
     return build()
 
 
-def _body_not_object() -> st.SearchStrategy[Any]:
+def _break_one_of(r: OneOf, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    return _after(cat, roles, r, lambda b, d: b.__setitem__(r.field, d(_not_in(r.values))))
+
+
+def _break_required(r: Required, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    return _after(cat, roles, r, lambda b, d: b.pop(r.field, None))
+
+
+def _break_length(r: Length, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    bad = _text(r.max + 1, r.max + 3)
+    if r.min > 0:
+        bad = st.one_of(_text(0, r.min - 1), bad)
+    return _after(cat, roles, r, lambda b, d: b.__setitem__(r.field, d(bad)))
+
+
+def _break_range(r: Range, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    f = cat.paths[r.field]
+    outside = []
+    if r.min is not None:
+        outside.append(_number(f, high=r.min, open_=True))
+    if r.max is not None:
+        outside.append(_number(f, low=r.max, open_=True))
+    bad = st.one_of(*outside)
+    return _after(cat, roles, r, lambda b, d: b.__setitem__(r.field, d(bad)))
+
+
+def _break_required_for(r: RequiredFor, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    def change(body: Request, draw: Draw) -> None:
+        body[r.key] = r.equals
+        if draw(st.booleans()) and cat.paths[r.field].nullable:
+            body[r.field] = None
+        else:
+            body.pop(r.field, None)
+
+    return _after(cat, roles, r, change)
+
+
+def _break_only_for(r: OnlyFor, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    others = tuple(v for v in _enum(cat, r.key) or () if v != r.equals)
+    if not others:
+        raise ValueError(f"{r.id}: {r.key} has no other value to break it with")
+
+    def change(body: Request, draw: Draw) -> None:
+        key = draw(st.sampled_from(others))
+        if key != _default(cat, r.key) or draw(st.booleans()):
+            body[r.key] = key
+        else:
+            body.pop(r.key, None)
+        body[r.field] = draw(_value(cat, roles, cat.paths[r.field]).filter(_given))
+
+    return _after(cat, roles, r, change)
+
+
+def _break_max_items(r: MaxItemsFor, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    item = roles.url_image()
+
+    def change(body: Request, draw: Draw) -> None:
+        body[r.key] = r.equals
+        body[r.field] = draw(st.lists(item, min_size=r.max + 1, max_size=r.max + 2))
+
+    return _after(cat, roles, r, change)
+
+
+def _break_allowed_with(r: AllowedWith, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    others = tuple(v for v in _enum(cat, r.other) or () if v not in r.allowed)
+    if not others:
+        raise ValueError(f"{r.id}: {r.other} has no value outside the allowed ones")
+
+    def change(body: Request, draw: Draw) -> None:
+        body[r.key] = r.key_equals
+        body[r.field] = r.equals
+        body[r.other] = draw(st.sampled_from(others))
+
+    return _after(cat, roles, r, change)
+
+
+def _with_image(
+    cat: Catalogue, roles: _Roles, rule: Rule, bad: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Request]:
+    """A valid request with one reference replaced by ``bad``: a single reference field where
+    the request may give one, or an item of an array of them."""
+    singles = [f for f in cat.fields if f.reference and f.type is JsonType.OBJECT]
+    arrays = [f for f in cat.fields if f.reference and f.type is JsonType.ARRAY]
+
+    @st.composite
+    def build(draw: Draw) -> Request:
+        body = draw(_valid(cat, roles))
+        image = draw(bad)
+        fields = [f for f in singles if _may_give(cat, body, f.name)] + arrays
+        f = draw(st.sampled_from(fields))
+        if f.type is JsonType.OBJECT:
+            body[f.name] = image
+        else:
+            items = list(body.get(f.name) or [])[:2]
+            items.insert(draw(st.integers(0, len(items))), image)
+            body[f.name] = items
+        return _hold_all(cat, roles, body, draw, but=rule, fixed={f.name})
+
+    return build()
+
+
+def _may_give(cat: Catalogue, body: Request, name: str) -> bool:
+    """Whether ``body`` may give field ``name`` (no rule forbids it for the body's values)."""
+    for r in cat.rules:
+        if isinstance(r, OnlyFor) and r.field == name and _get(cat, body, r.key) != r.equals:
+            return False
+    return True
+
+
+def _image_without(roles: _Roles, *names: str | None) -> dict[str, Any]:
+    return {m.name: None for m in roles.members if m.name not in names}
+
+
+def _break_not_both(r: NotBoth, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    values = {roles.url: _public_url(), roles.data: _image_data().map(lambda t: t[0])}
+    image = st.builds(
+        lambda a, b, extra: {r.a: a, r.b: b, **extra},
+        values.get(r.a, st.text(max_size=8)),
+        values.get(r.b, st.text(max_size=8)),
+        st.sampled_from(({}, {roles.media_type: "image/png"}, {roles.media_type: None})),
+    )
+    return _with_image(cat, roles, r, image)
+
+
+def _break_either_of(r: EitherOf, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    image = st.sampled_from(
+        ({}, {r.a: None}, {r.a: None, r.b: None}, {roles.media_type: "image/png"})
+    )
+    return _with_image(cat, roles, r, image)
+
+
+def _break_required_with(r: RequiredWith, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    withs = st.one_of(_image_data().map(lambda t: t[0]), st.text(max_size=8))
+    image = st.builds(
+        lambda v, extra: {r.with_: v, **extra},
+        withs,
+        st.sampled_from(({}, {r.member: None}, {roles.url: None})),
+    )
+    return _with_image(cat, roles, r, image)
+
+
+def _break_base64(r: Base64, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    image = st.builds(
+        lambda data, mt: {r.member: data, roles.media_type: mt},
+        _BAD_BASE64,
+        st.sampled_from(sorted(_MAGIC)),
+    )
+    return _with_image(cat, roles, r, image)
+
+
+def _break_max_bytes(r: MaxBytes, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    """Valid base64 of one to three bytes more than the cap, built without encoding anything."""
+
+    def build(extra: int, media_type: str) -> dict[str, Any]:
+        size = r.max + extra
+        head = base64.b64encode(_MAGIC[media_type][:12]).decode("ascii")  # 12 bytes, 16 chars
+        rest = size - 12
+        tail = {0: "", 1: "QQ==", 2: "QUE="}[rest % 3]
+        return {r.member: head + "QUFB" * (rest // 3) + tail, roles.media_type: media_type}
+
+    image = st.builds(build, st.integers(1, 3), st.sampled_from(sorted(_MAGIC)))
+    return _with_image(cat, roles, r, image)
+
+
+def _break_media_type(r: ImageMediaType, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    image = st.one_of(
+        st.builds(lambda u, mt: {roles.url: u, r.member: mt}, _public_url(), _BAD_MEDIA_TYPES),
+        st.builds(lambda t, mt: {roles.data: t[0], r.member: mt}, _image_data(), _BAD_MEDIA_TYPES),
+    )
+    return _with_image(cat, roles, r, image)
+
+
+def _break_url(r: PublicHttpsUrl, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    return _with_image(cat, roles, r, _PRIVATE_URLS.map(lambda u: {r.member: u}))
+
+
+_NOT: Final[Mapping[JsonType, st.SearchStrategy[Any]]] = {
+    JsonType.STRING: st.one_of(st.integers(), st.booleans(), st.just([]), st.just({})),
+    JsonType.BOOLEAN: st.one_of(st.integers(), st.just("true"), st.just([])),
+    JsonType.INTEGER: st.one_of(st.just("1"), st.just(1.5), st.booleans(), st.just([])),
+    JsonType.NUMBER: st.one_of(st.just("1"), st.booleans(), st.just({})),
+    JsonType.ARRAY: st.one_of(st.just({}), st.just("[]"), st.integers()),
+    JsonType.OBJECT: st.one_of(st.just([]), st.just("{}"), st.integers(), st.booleans()),
+}
+
+
+def _break_types(r: JsonTypes, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    @st.composite
+    def build(draw: Draw) -> Request:
+        body = draw(_valid(cat, roles))
+        f = draw(st.sampled_from(cat.fields))
+        if f.reference and draw(st.booleans()):
+            # Inside a reference: a member of the wrong type, or an array item not an object.
+            m = draw(st.sampled_from(roles.members))
+            image = {roles.url: draw(_public_url()), m.name: draw(_NOT[m.type])}
+            if f.type is JsonType.ARRAY:
+                image = draw(st.sampled_from((image, None, "x", 5, [])))
+                body[f.name] = [image]
+            else:
+                if not _may_give(cat, body, f.name):
+                    key = next(x for x in cat.rules if isinstance(x, OnlyFor) and x.field == f.name)
+                    body[key.key] = key.equals
+                body[f.name] = image
+            return _hold_all(cat, roles, body, draw)
+        wrong = _NOT[f.type]
+        if not f.nullable:
+            wrong = st.one_of(wrong, st.none())
+        body[f.name] = draw(wrong)
+        return body
+
+    return build()
+
+
+def _break_body(r: JsonBody, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
     scalars = (
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     )
@@ -359,7 +679,7 @@ def _body_not_object() -> st.SearchStrategy[Any]:
         max_leaves=5,
     )
     not_objects = st.one_of(
-        scalars, st.lists(values, max_size=3), st.lists(valid_requests(), min_size=1, max_size=2)
+        scalars, st.lists(values, max_size=3), st.lists(_valid(cat, roles), min_size=1, max_size=2)
     )
     # Python values, and the same as JSON text (a str payload is JSON text, never a string value).
     return st.one_of(
@@ -367,103 +687,64 @@ def _body_not_object() -> st.SearchStrategy[Any]:
     )
 
 
-def violating(rule_id: str) -> st.SearchStrategy[Any]:
-    """Requests that break exactly the rule ``rule_id`` (rows 1-22 of SPEC section 2, the rules
-    that need no network) and no other: ``check()`` reports that rule alone."""
-    requests = _request()
-    edits = _request(_EDIT)
-    plains = _request(_PLAIN)
-    builders: dict[str, st.SearchStrategy[Any]] = {
-        "body_not_object": _body_not_object(),
-        "wrong_type": _wrong_type(),
-        "model_unknown": st.builds(lambda b, m: _set(b, model=m), requests, _not_in(_MODEL.values)),
-        "type_unsupported": st.builds(
-            lambda b, t: _set(b, type=t), requests, _not_in(_TYPE.values)
-        ),
-        "prompt_missing": requests.map(lambda b: {k: v for k, v in b.items() if k != "prompt"}),
-        "prompt_length": st.builds(
-            lambda b, p: _set(b, prompt=p),
-            requests,
-            st.one_of(
-                st.just("") if _PROMPT.min > 0 else st.nothing(),
-                _text(_PROMPT.max + 1, _PROMPT.max + 3),
-            ),
-        ),
-        "aspect_ratio_invalid": st.builds(
-            lambda b, a: _set(b, aspect_ratio=a), requests, _not_in(_ASPECT.values)
-        ),
-        "style_invalid": st.builds(lambda b, s: _set(b, style=s), requests, _not_in(_STYLE.values)),
-        "output_format_invalid": st.builds(
-            lambda b, s: _set(b, output_format=s), requests, _not_in(_FORMAT.values)
-        ),
-        "user_id_length": st.builds(
-            lambda b, u: _set(b, user_id=u), requests, _text(_USER_ID.max + 1, _USER_ID.max + 3)
-        ),
-        "source_required": st.builds(
-            lambda b, s: {**{k: v for k, v in b.items() if k != "source"}, **s},
-            edits,
-            st.sampled_from(({}, {"source": None})),
-        ),
-        "source_forbidden": st.builds(lambda b, s: _set(b, source=s), plains, _valid_image()),
-        "image_ref_edit_max": st.builds(
-            lambda b, refs: _set(b, image_ref=refs),
-            edits,
-            st.lists(_url_image(), min_size=_EDIT_MAX.max + 1, max_size=_EDIT_MAX.max + 2),
-        ),
-        "image_ref_max": st.builds(
-            lambda b, refs: _set(b, image_ref=refs),
-            plains,
-            st.lists(_url_image(), min_size=_IMAGE_MAX.max + 1, max_size=_IMAGE_MAX.max + 2),
-        ),
-        "url_and_data": _with_image(
-            st.builds(
-                lambda url, data, mt: {"url": url, "data": data, **mt},
-                _public_url(),
-                st.one_of(_image_data().map(lambda t: t[0]), st.text(max_size=8)),
-                st.sampled_from(({}, {"media_type": "image/png"}, {"media_type": None})),
-            )
-        ),
-        "url_or_data": _with_image(
-            st.sampled_from(
-                ({}, {"url": None}, {"data": None, "url": None}, {"media_type": "image/png"})
-            )
-        ),
-        "media_type_required": _with_image(
-            st.builds(
-                lambda data, extra: {"data": data, **extra},
-                st.one_of(_image_data().map(lambda t: t[0]), st.text(max_size=8)),
-                st.sampled_from(({}, {"media_type": None}, {"url": None})),
-            )
-        ),
-        "manga_portrait": st.builds(
-            lambda b, ratio: _set(b, style=_MANGA.equals, aspect_ratio=ratio),
-            _request(_MANGA.key_equals),
-            st.sampled_from([r for r in _ASPECT.values if r not in _MANGA.allowed]),
-        ),
-        "base64_invalid": _with_image(
-            st.builds(
-                lambda data, mt: {"data": data, "media_type": mt},
-                _BAD_BASE64,
-                st.sampled_from(sorted(_MAGIC)),
-            )
-        ),
-        "image_too_large": _with_image(_oversized()),
-        "not_an_image": _with_image(
-            st.one_of(
-                st.builds(
-                    lambda u, mt: {"url": u, "media_type": mt}, _public_url(), _BAD_MEDIA_TYPES
-                ),
-                st.builds(
-                    lambda t, mt: {"data": t[0], "media_type": mt}, _image_data(), _BAD_MEDIA_TYPES
-                ),
-            )
-        ),
-        "url_not_fetchable": _with_image(_PRIVATE_URLS.map(lambda u: {"url": u})),
+def _needs_network(r: Rule, cat: Catalogue, roles: _Roles) -> st.SearchStrategy[Any]:
+    raise ValueError(f"{r.id} needs the network: no strategy breaks it alone")
+
+
+BREAK: Final[Mapping[type[Rule], Break]] = {
+    JsonBody: _break_body,
+    JsonTypes: _break_types,
+    OneOf: _break_one_of,
+    Required: _break_required,
+    Length: _break_length,
+    Range: _break_range,
+    RequiredFor: _break_required_for,
+    OnlyFor: _break_only_for,
+    MaxItemsFor: _break_max_items,
+    AllowedWith: _break_allowed_with,
+    NotBoth: _break_not_both,
+    EitherOf: _break_either_of,
+    RequiredWith: _break_required_with,
+    Base64: _break_base64,
+    MaxBytes: _break_max_bytes,
+    ImageMediaType: _break_media_type,
+    PublicHttpsUrl: _break_url,
+    Fetched: _needs_network,
+    HttpStatus: _needs_network,
+}
+
+
+def _kinds() -> set[type[Rule]]:
+    from luma_schema import rules
+
+    return {
+        k
+        for name in rules.__all__
+        if isinstance(k := getattr(rules, name), type) and issubclass(k, Rule) and k is not Rule
     }
+
+
+_UNMAPPED: Final = sorted(k.__name__ for k in _kinds() if k not in BREAK or k not in HOLD)
+if _UNMAPPED:
+    raise TypeError(f"the strategies have no entry for rule kinds {_UNMAPPED}")
+
+
+# ---------------------------------------------------------------- the public strategies
+
+
+def valid_requests(cat: Catalogue = catalog.CATALOGUE) -> st.SearchStrategy[Request]:
+    """Requests the server accepts: every type and model, URL and base64 images (real PNG,
+    JPEG, GIF and WebP signatures), optional fields present, null or absent, any Unicode text
+    up to its limit (astral-plane characters included)."""
+    return _valid(cat, _Roles(cat))
+
+
+def violating(rule_id: str, cat: Catalogue = catalog.CATALOGUE) -> st.SearchStrategy[Any]:
+    """Requests that break exactly the rule ``rule_id`` and no other (every rule that needs no
+    network): ``check()`` reports that rule alone."""
     try:
-        return builders[rule_id]
+        rule = cat.rule(rule_id)
     except KeyError:
-        known = ", ".join(builders)
-        raise ValueError(
-            f"no strategy breaks {rule_id!r} alone without the network; known: {known}"
-        ) from None
+        known = ", ".join(r.id for r in cat.rules if r.scope is not Scope.FETCH)
+        raise ValueError(f"no rule {rule_id!r}; known: {known}") from None
+    return BREAK[type(rule)](rule, cat, _Roles(cat))

@@ -34,9 +34,9 @@ def url() -> str:
     return URL
 
 
-def _checked(build: Callable[[], Any], schemas: Callable[[Any], Iterable[Any]]) -> Any:
-    def checked() -> Any:
-        document = build()
+def _checked(build: Callable[..., Any], schemas: Callable[[Any], Iterable[Any]]) -> Any:
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        document = build(*args, **kwargs)
         for schema in schemas(document):
             Draft202012Validator.check_schema(schema)
         return document

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,15 +88,6 @@ def test_audit_bag_maps_texts_to_verdict_rows_in_order(client: Client) -> None:
     assert luma_dask.summary(verdicts) == batch.Summary.of(batch.verdicts(TEXTS))
 
 
-def _reports_pickle() -> bool:
-    try:
-        pickle.loads(pickle.dumps(luma_schema.check({"prompt": "x"})))
-    except Exception:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _reports_pickle(), reason="Report pickling lands with the engine rewrite")
 def test_a_bag_maps_check_itself(client: Client) -> None:
     # Reports travel between processes: the worker's Report is the one check() makes here.
     texts = TEXTS[:-1]

@@ -554,7 +554,7 @@ def test_ajv_errors_gives_the_exact_message(rule_id: str) -> None:
         skipped = {
             r.render()
             for r in catalog.RULES
-            if r.scope is Scope.REQUEST and first.path in r.reads and not r.echoes
+            if r.scope is Scope.REQUEST and first.path in r.reads and not r.echo()
         }
         # A wrong-typed member (source.data) skips its image's rules, which name the image.
         image_paths = {first.path, first.path.partition(".")[0]}

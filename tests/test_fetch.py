@@ -21,7 +21,7 @@ import pytest
 from fetch_support import Site
 
 import luma_schema
-from luma_schema import cli, fetch
+from luma_schema import cli, engine, fetch
 from luma_schema.fetch import Fetcher
 
 FAILED = "source: failed to fetch URL"
@@ -278,7 +278,8 @@ def test_non_public_url_hosts_are_refused_without_a_connection(world: Site, host
     strict = Fetcher(timeout=1.0, verify=world.client_context(), resolver=world.resolve)
     url = f"https://{host}:{world.port}/png"
     assert one(strict, url) == ([("url_fetch_failed", 422, FAILED)], [])
-    report = strict.check({"prompt": "p", "type": "image_edit", "source": {"url": url}})
+    payload = {"prompt": "p", "type": "image_edit", "source": {"url": url}}
+    report = luma_schema.check(payload, fetch=strict)
     assert (report.status, report.detail) == (422, FAILED)
     assert world.seen() == 0
     assert world.lookups == []
@@ -404,6 +405,7 @@ def test_check_with_fetch_uses_the_fetch_hook(
     fetcher: Fetcher, world: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fetch, "_DEFAULT", fetcher)
+
     payload = {
         "prompt": "p",
         "type": "image_edit",
@@ -416,10 +418,10 @@ def test_check_with_fetch_uses_the_fetch_hook(
         "image_ref[0]: failed to fetch URL (HTTP 500)",
         "image_ref[1]: content-type is not an image",
     ]
-    assert [(e.rule, e.status) for e in fetcher.check(payload).errors] == [
+    assert [(e.rule, e.status) for e in luma_schema.check(payload, fetch=fetcher).errors] == [
         (e.rule, e.status) for e in report.errors
     ]
-    assert asyncio.run(fetch.acheck(payload)).as_dict() == report.as_dict()
+    assert asyncio.run(engine.acheck(payload)).as_dict() == report.as_dict()
     assert luma_schema.check(payload).ok
 
 
@@ -427,6 +429,7 @@ def test_a_valid_request_stays_valid_with_fetch(
     fetcher: Fetcher, world: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fetch, "_DEFAULT", fetcher)
+
     payload = {"prompt": "p", "image_ref": [{"url": world.url("/png"), "x": 1}]}
     report = luma_schema.check(payload, fetch=True)
     assert report.ok
@@ -439,6 +442,7 @@ def test_static_errors_win_and_nothing_is_fetched(
     fetcher: Fetcher, world: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fetch, "_DEFAULT", fetcher)
+
     payload = {"prompt": "", "source": {"url": world.url("/png")}}
     report = luma_schema.check(payload, fetch=True)
     assert report.detail == "Prompt must be between 1 and 6000 characters"
@@ -453,6 +457,7 @@ def test_cli_fetch(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(fetch, "_DEFAULT", fetcher)
+
     request = tmp_path / "r.json"
     payload = {"prompt": "p", "type": "image_edit", "source": {"url": world.url("/html")}}
     request.write_text(json.dumps(payload))

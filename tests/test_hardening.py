@@ -233,8 +233,9 @@ def test_deep_python_values_cost_no_stack(as_dict: bool) -> None:
     value: Any = "leaf"
     for _ in range(DEPTH):
         value = {"a": value} if as_dict else [value]
+    # Deeper than catalog.MAX_DEPTH: not JSON, as the same value sent as text (test_engine).
     report = assert_report(luma_schema.check({"prompt": "x", "image_ref": [{"a": value}]}))
-    assert report.errors[0].path == "image_ref[0]"
+    assert report.detail == BODY.render()
 
 
 @pytest.mark.timeout(120)

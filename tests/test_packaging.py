@@ -37,12 +37,19 @@ def _name(requirement: str) -> str:
 
 
 def _declared(extra: str | None) -> set[str]:
+    """The distributions an extra brings, the extras it names of this package included."""
     requirements = (
         PYPROJECT["project"]["dependencies"]
         if extra is None
         else PYPROJECT["project"]["optional-dependencies"][extra]
     )
-    return {_name(r) for r in requirements}
+    names = {_name(r) for r in requirements}
+    for requirement in requirements:
+        own = re.fullmatch(r"luma-schema\[([\w,]+)\].*", requirement)
+        if own:
+            for other in own.group(1).split(","):
+                names |= _declared(other)
+    return names
 
 
 def _third_party_imports(path: Path) -> set[str]:
@@ -83,7 +90,8 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
 def test_every_import_is_declared_where_it_is_needed(path: Path) -> None:
     parts = path.relative_to(PACKAGE).with_suffix("").parts
-    extra = EXTRA_OF_MODULE.get(parts[-1], EXTRA_OF_MODULE.get(parts[0]))
+    # A top-level module by its name; a module of a package by its own name, else the package's.
+    extra = EXTRA_OF_MODULE.get(parts[-1] if len(parts) == 1 or parts[-1] == "_fastapi" else parts[0])
     for module in _third_party_imports(path):
         needed = EXTRA_OF_OPTIONAL.get(module, extra)
         declared = _declared(None) | (_declared(needed) if needed else set())

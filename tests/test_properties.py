@@ -1,4 +1,5 @@
-"""Properties: generated requests against the engine, the compiled path, JSON text and the model."""
+"""Properties: requests built by construction against the engine, the JSON text of a request
+against the request, and the pydantic model against the engine."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from luma_schema import GenerationRequest, RequestError, catalog, check, engine
+from luma_schema import GenerationRequest, catalog, check
 from luma_schema.strategies import valid_requests, violating
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,26 +54,24 @@ def test_violating_breaks_exactly_that_rule(rule_id: str) -> None:
         assert [e.rule for e in report.errors] == [rule_id]
         assert report.status == rule.status
         assert report.detail == report.errors[0].detail
-        path = report.errors[0].path
-        echo = {"value": _echo(payload, rule_id), "model": _model(payload)}
         if rule.scope.value != "types":
-            assert report.detail == rule.render(path, **echo)
+            echo = {k: _value(payload, e) for k, e in rule.echo().items()}
+            assert report.detail == rule.render(report.errors[0].path, **echo)
 
     run()
 
 
-def _echo(payload: Any, rule_id: str) -> Any:
-    field = getattr(catalog.rule(rule_id), "field", "")
-    return payload.get(field) if isinstance(payload, dict) else None
-
-
-def _model(payload: Any) -> Any:
-    return payload.get("model", "uni-1") if isinstance(payload, dict) else None
+def _value(payload: Any, node: Any) -> Any:
+    """A request field an echo quotes, as given or its default."""
+    name = node.path
+    return payload.get(name, catalog.CATALOGUE.paths[name].default)
 
 
 def test_violating_refuses_network_rules() -> None:
     with pytest.raises(ValueError, match="url_fetch_failed"):
         violating("url_fetch_failed")
+    with pytest.raises(ValueError, match="known"):
+        violating("no_such_rule")
 
 
 @SETTINGS
@@ -97,30 +96,9 @@ def test_json_text_answers_as_the_dict(payload: Any) -> None:
         json.dumps(payload),
         json.dumps(payload).encode(),
         json.dumps(payload, ensure_ascii=False).encode(),
+        b"\xef\xbb\xbf" + json.dumps(payload).encode(),
     ):
         assert summary(check(text)) == summary(direct)
-
-
-@SETTINGS
-@given(
-    st.one_of(
-        valid_requests(),
-        objects,
-        *[violating(r) for r in STATIC if r not in ("image_too_large", "body_not_object")],
-    )
-)
-def test_compiled_path_agrees_with_the_diagnosis(payload: dict[str, Any]) -> None:
-    full = engine._diagnose(payload, False)
-    # The function specialised to the payload's shape, and the generic one.
-    for fast in (engine._fast(payload), engine._generic_fast(payload)):
-        if fast is not None:
-            assert (fast.status, fast.detail, fast.errors, fast.warnings) == (
-                full.status,
-                full.detail,
-                full.errors,
-                full.warnings,
-            )
-            assert fast.request == full.request
 
 
 @SETTINGS
@@ -145,127 +123,3 @@ def test_model_agrees_with_the_engine(payload: Any) -> None:
     else:
         assert report.ok
         assert model.model_dump() == report.request
-
-
-def test_compiled_path_takes_the_common_cases() -> None:
-    valid = {"type": "image_edit", "prompt": "x", "source": {"url": "https://example.com/a.png"}}
-    invalid = {"type": "image_edit", "prompt": "x"}
-    # The property tests above fill the bounded cache of shapes (past it, new shapes take the
-    # generic function): start from an empty one.
-    with engine._SHAPES_LOCK:
-        engine._SHAPES.clear()
-    assert engine._fast(valid) is not None and engine._fast(valid).ok  # type: ignore[union-attr]
-    assert engine._fast(invalid) is not None
-    assert engine._fast(invalid).detail == check(invalid).detail  # type: ignore[union-attr]
-    # Both shapes got their own compiled function.
-    assert engine._SHAPES[tuple(valid)] is not engine._generic_fast
-    assert engine._SHAPES[tuple(invalid)] is not engine._generic_fast
-    assert engine._SHAPES[tuple(valid)] is not engine._SHAPES[tuple(invalid)]
-
-
-def test_compiled_path_on_the_row_table_raises_nothing() -> None:
-    # check() falls back to the diagnosis if the compiled path raises; here it must not.
-    from test_rows import ROWS
-
-    for _, payload, _, _, _ in ROWS:
-        if type(payload) is not dict:
-            continue
-        full = engine._diagnose(payload, False)
-        for fast in (engine._fast(payload), engine._generic_fast(payload)):
-            if fast is not None:
-                assert (fast.status, fast.detail, fast.errors) == (
-                    full.status,
-                    full.detail,
-                    full.errors,
-                )
-
-
-def test_early_refusal_lists_every_error_on_demand() -> None:
-    # prompt_length (a request rule before the image rules) is first; the full list still holds
-    # the later request rule and the image rule, in SPEC order, as the diagnosis gives it.
-    payload = {"type": "image_edit", "prompt": "", "image_ref": [{"url": "http://example.com/a"}]}
-    report = engine._fast(payload)
-    assert report is not None
-    full = engine._diagnose(payload, False)
-    assert (report.status, report.detail) == (full.status, full.detail)
-    assert [e.rule for e in full.errors] == [
-        "prompt_length",
-        "source_required",
-        "url_not_fetchable",
-    ]
-    assert report.errors == full.errors
-    assert report.as_dict() == full.as_dict()
-    assert RequestError(check(payload)).errors == full.errors
-
-
-def test_early_refusal_reads_images_before_answering() -> None:
-    # Row 2 on an image and warnings come before (or beside) the early rule: the diagnosis answers.
-    for image in ({"url": 5}, {"url": "https://example.com/a", "colour": "red"}, "x"):
-        payload = {"type": "image_edit", "prompt": "", "image_ref": [image]}
-        full = engine._diagnose(payload, False)
-        assert summary(check(payload))[:4] == (full.status, full.detail, full.errors, full.warnings)
-        fast = engine._fast(payload)
-        assert fast is None or fast.errors == full.errors
-
-
-def test_early_refusal_errors_never_raise() -> None:
-    # The full list is built on first access, from the payload as it is then (README caveat):
-    # even a payload mutated into something that is not JSON gives a list, never an exception.
-    payload: dict[str, Any] = {"type": "image_edit", "prompt": ""}
-    report = check(payload)
-    payload["image_ref"] = [{"url": object()}]
-    payload[5] = set()  # type: ignore[index]
-    assert report.status == 400 and report.errors
-    assert report.errors[0].status == 400
-
-
-PNG64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg=="
-JPEG64 = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA=="
-images = st.sampled_from(
-    [
-        {"url": "https://example.com/a.png"},
-        {"url": "http://example.com/a.png"},
-        {"data": PNG64, "media_type": "image/png"},
-        {"data": JPEG64, "media_type": "image/jpeg"},
-        {"data": PNG64, "media_type": "image/jpeg"},  # format_mismatch
-        {"data": "AAAA", "media_type": "image/png"},  # format_unknown
-        {"data": "data:image/png;base64," + PNG64, "media_type": "image/png"},
-        {"data": PNG64[:-4] + "!!!!", "media_type": "image/gif"},
-        {"data": "AAA", "media_type": "image/png"},
-        {"data": PNG64},
-        {"data": PNG64, "media_type": "text/plain"},
-        {"data": PNG64, "media_type": None, "url": None},
-        {"url": "https://example.com/a.png", "data": PNG64, "media_type": "image/png"},
-        {},
-        {"data": 1},
-        {"data": PNG64, "media_type": "image/png", "extra": 1},
-    ]
-)
-mixed = st.fixed_dictionaries(
-    {},
-    optional={
-        "type": st.sampled_from(["image", "image_edit", "video", None]),
-        "prompt": st.sampled_from(["a cat", "", "x" * 6001, None, 1]),
-        "model": st.sampled_from(["uni-1", "uni-1-max", "uni-2"]),
-        "aspect_ratio": st.sampled_from(["1:1", "9:16", "3:1", None]),
-        "style": st.sampled_from(["auto", "manga", "noir"]),
-        "output_format": st.sampled_from(["png", "jpeg", "gif", None]),
-        "web_search": st.sampled_from([True, False, 0]),
-        "source": st.none() | images,
-        "image_ref": st.lists(images, max_size=10),
-    },
-)
-
-
-@settings(SETTINGS, max_examples=300)
-@given(mixed)
-def test_images_with_data_answer_alike_on_every_path(payload: dict[str, Any]) -> None:
-    # Decoded data earns warnings on refused requests too: the compiled path must give them.
-    full = summary(engine._diagnose(payload, False))
-    fresh = engine._compile()(payload)
-    for fast in (fresh, engine._generate(tuple(payload))(payload), engine._fast(payload)):
-        if fast is not None:
-            assert summary(fast) == full
-    assert summary(check(payload)) == full
-    assert summary(check(json.dumps(payload))) == full
-    assert summary(check(json.dumps(payload).encode())) == full

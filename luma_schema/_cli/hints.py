@@ -48,7 +48,7 @@ def hints(report: Report, payload: bytes, line: int, whole: bool, stdin: bool) -
     """The hints for ``report``, the refusal of ``payload`` read at ``line`` of its file (1 for
     a whole file), a whole file or stdin when ``whole``."""
     errors = report.errors
-    if errors[0].rule == _BODY_RULE:  # row 1 comes alone
+    if errors[0].rule == _BODY_RULE:  # body_not_object comes alone
         return _json_hints(payload, Source(line, whole, stdin))
     for error in errors:
         if error.rule == _URL_RULE:

@@ -29,6 +29,7 @@ from luma_schema.rules import (
     MISSING,
     AllowedWith,
     Base64,
+    Catalogue,
     EitherOf,
     Expressible,
     Fetched,
@@ -45,6 +46,7 @@ from luma_schema.rules import (
     OneOf,
     OnlyFor,
     PublicHttpsUrl,
+    Range,
     Required,
     RequiredFor,
     RequiredWith,
@@ -78,6 +80,8 @@ _NO_FINAL_NEWLINE: Final = {"type": "string", "pattern": r"\n$"}
 _JSON_TYPES: Final = {
     JsonType.STRING: "string",
     JsonType.BOOLEAN: "boolean",
+    JsonType.INTEGER: "integer",
+    JsonType.NUMBER: "number",
     JsonType.ARRAY: "array",
     JsonType.OBJECT: "object",
 }
@@ -94,7 +98,8 @@ _SPACES: Final = _escape(
 )
 _CONTROLS: Final = r"\u0000-\u001f\u007f"
 _B64: Final = "A-Za-z0-9+/"
-# Canonical standard base64 of at least one byte (SPEC section 1): whole quanta, then padding.
+# Canonical standard base64 of at least one byte (docs/contract.md, Images): whole quanta, then
+# padding.
 # Each quantum is spelled out: V8 (ajv) runs `(?:[...]{4})*` on the stack and overflows it on a
 # 50 MiB string, while four classes in a row make a loop it runs in constant space.
 _QUANTUM: Final = f"[{_B64}]"
@@ -148,15 +153,16 @@ class _Builder:
     ``image_path`` names the field a definition of the image is for (``source``): its messages
     then carry that path, which ajv-errors can give; the shared definition has none."""
 
-    def __init__(self, image_path: str | None = None) -> None:
+    def __init__(self, cat: Catalogue, image_path: str | None = None) -> None:
         self.image_path = image_path
-        self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in catalog.FIELDS}
-        self.members: dict[str, dict[str, Any]] = {m.name: {} for m in catalog.IMAGE_MEMBERS}
+        self.cat = cat
+        self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in cat.fields}
+        self.members: dict[str, dict[str, Any]] = {m.name: {} for m in cat.reference_members}
         self.image: dict[str, Any] = {}
         self.image_all: list[dict[str, Any]] = []
         self.root: dict[str, Any] = {}
         self.conditions: list[dict[str, Any]] = []
-        self.field_table = {f.name: f for f in catalog.FIELDS}
+        self.field_table = {f.name: f for f in cat.fields}
 
     def note(self, node: dict[str, Any], rule: Rule, **known: Any) -> None:
         if self.image_path is not None and rule.scope in (Scope.IMAGE, Scope.FETCH):
@@ -210,13 +216,13 @@ def _json_body(rule: JsonBody, b: _Builder) -> None:
 
 
 def _json_types(rule: JsonTypes, b: _Builder) -> None:
-    for field in catalog.FIELDS:
+    for field in b.cat.fields:
         node = b.fields[field.name]
         node["type"] = _types(field)
         message = rule.render(field.name, expected=field.type.value)
         b.say(node, "type", message)
         b.note(node, rule, path=field.name, expected=field.type.value)
-        if field.name not in catalog.IMAGE_FIELDS:
+        if not field.reference:
             continue
         if field.type is JsonType.ARRAY:
             node["items"] = {"$ref": _IMAGE_REF}
@@ -226,7 +232,7 @@ def _json_types(rule: JsonTypes, b: _Builder) -> None:
             node["then"] = {"$ref": f"#/$defs/{field.name}"}
     b.image["type"] = "object"
     b.note(b.image, rule, expected=JsonType.OBJECT.value)
-    for member in catalog.IMAGE_MEMBERS:
+    for member in b.cat.reference_members:
         node = b.members[member.name]
         node["type"] = _types(member)
         if b.image_path is None:
@@ -259,6 +265,15 @@ def _length(rule: Length, b: _Builder) -> None:
         b.say(node, "minLength", rule.render())
     node["maxLength"] = rule.max
     b.say(node, "maxLength", rule.render())
+    b.note(node, rule)
+
+
+def _range(rule: Range, b: _Builder) -> None:
+    node = b.fields[rule.field]
+    for keyword, bound in (("minimum", rule.min), ("maximum", rule.max)):
+        if bound is not None:
+            node[keyword] = bound
+            b.say(node, keyword, rule.render())
     b.note(node, rule)
 
 
@@ -384,6 +399,7 @@ EXPORTERS: Final[Mapping[type[Rule], Exporter]] = {
     OneOf: _one_of,
     Required: _required,
     Length: _length,
+    Range: _range,
     RequiredFor: _required_for,
     OnlyFor: _only_for,
     MaxItemsFor: _max_items_for,
@@ -456,19 +472,19 @@ def _image_node(b: _Builder) -> dict[str, Any]:
     return image
 
 
-def _build() -> tuple[dict[str, Any], dict[str, Any]]:
-    b = _Builder()
-    for rule in catalog.RULES:
+def _build(cat: Catalogue) -> tuple[dict[str, Any], dict[str, Any]]:
+    b = _Builder(cat)
+    for rule in cat.rules:
         EXPORTERS[type(rule)](rule, b)
-    for field in catalog.FIELDS:
+    for field in cat.fields:
         if field.default is not MISSING:
             b.fields[field.name]["default"] = _default(field)
     image = _image_node(b)
     defs = {IMAGE_DEF: image}
-    for field in catalog.FIELDS:
-        if field.name in catalog.IMAGE_FIELDS and field.type is JsonType.OBJECT:
-            own = _Builder(image_path=field.name)
-            for rule in catalog.RULES:
+    for field in cat.fields:
+        if field.reference and field.type is JsonType.OBJECT:
+            own = _Builder(cat, image_path=field.name)
+            for rule in cat.rules:
                 if rule.scope in (Scope.TYPES, Scope.IMAGE, Scope.FETCH):
                     EXPORTERS[type(rule)](rule, own)
             defs[field.name] = _image_node(own)
@@ -514,12 +530,12 @@ def _tidy(node: Any, names: bool = False) -> Any:
 
 @functools.cache
 def _request() -> dict[str, Any]:
-    return _build()[0]
+    return _build(catalog.CATALOGUE)[0]
 
 
 @functools.cache
 def _image() -> dict[str, Any]:
-    image = copy.deepcopy(_build()[1])
+    image = copy.deepcopy(_build(catalog.CATALOGUE)[1])
     return {"$schema": DIALECT, **image}
 
 
@@ -586,9 +602,12 @@ def _text(which: str) -> str:
 # copy.deepcopy of the cached dict (see benchmarks/bench_export.py).
 
 
-def json_schema() -> dict[str, Any]:
-    """The request body as a Draft 2020-12 schema (the image a ``$defs`` entry).  Built once
-    and cached; each call returns a fresh copy the caller may change."""
+def json_schema(cat: Catalogue | None = None) -> dict[str, Any]:
+    """The request body as a Draft 2020-12 schema (the image a ``$defs`` entry): of the API's
+    catalogue (built once and cached; each call returns a fresh copy the caller may change), or
+    of the catalogue ``cat``."""
+    if cat is not None and cat is not catalog.CATALOGUE:
+        return _build(cat)[0]
     document: dict[str, Any] = json.loads(_text("request"))
     return document
 

@@ -31,6 +31,7 @@ from luma_schema.rules import (
     OneOf,
     OnlyFor,
     PublicHttpsUrl,
+    Range,
     Required,
     RequiredFor,
     RequiredWith,
@@ -43,6 +44,14 @@ __all__ = ["LIBRARY_MARK", "markdown"]
 # The image path the examples use; an image_ref item reads `image_ref[i]` instead.
 _EXAMPLE_IMAGE: Final = catalog.IMAGE_FIELDS[0]
 LIBRARY_MARK: Final = "(library wording)"
+
+
+def _bounds(low: Any, high: Any) -> str:
+    if low is None:
+        return f"at most {high}"
+    if high is None:
+        return f"at least {low}"
+    return f"{low}–{high}"
 
 
 def _code(text: Any) -> str:
@@ -88,6 +97,7 @@ MISTAKES: Final[Mapping[type[Rule], _Mistake]] = {
         if r.min
         else f"{_code(r.field)} longer than {r.max} characters"
     ),
+    Range: lambda r: f"{_code(r.field)} outside {_bounds(r.min, r.max)}",
     RequiredFor: lambda r: f"Missing {_code(r.field)}",
     OnlyFor: lambda r: (
         f"Providing {_code(r.field)} with "
@@ -121,8 +131,19 @@ def _example(rule: Rule) -> str:
     if rule.scope in (Scope.IMAGE, Scope.FETCH):
         known["path"] = _EXAMPLE_IMAGE
     if rule.scope is Scope.TYPES:
-        known["expected"] = "{" + "|".join(t.value for t in JsonType) + "}"
+        known["expected"] = "{" + "|".join(t.value for t in _used_types()) + "}"
     return str(jsonschema.rule_entry(rule, **known)["message"])
+
+
+def _used_types() -> list[JsonType]:
+    """The JSON types the field table asks for, in the enum's order."""
+    used: set[JsonType] = set()
+    for f in catalog.CATALOGUE.paths.values():
+        used.add(f.type)
+        if f.items is not None:
+            used.add(f.items)
+        used.update(m.type for m in f.members or ())
+    return [t for t in JsonType if t in used]
 
 
 def _error_cell(rule: Rule) -> str:

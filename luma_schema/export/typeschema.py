@@ -32,6 +32,7 @@ from luma_schema.rules import (
     MISSING,
     AllowedWith,
     Base64,
+    Catalogue,
     EitherOf,
     Fetched,
     Field,
@@ -47,6 +48,7 @@ from luma_schema.rules import (
     OneOf,
     OnlyFor,
     PublicHttpsUrl,
+    Range,
     Required,
     RequiredFor,
     RequiredWith,
@@ -60,6 +62,8 @@ _IMAGE_REF: Final = f"#/$defs/{IMAGE_TYPE}"
 _JSON_TYPES: Final = {
     JsonType.STRING: "string",
     JsonType.BOOLEAN: "boolean",
+    JsonType.INTEGER: "integer",
+    JsonType.NUMBER: "number",
     JsonType.ARRAY: "array",
     JsonType.OBJECT: "object",
 }
@@ -69,13 +73,14 @@ class _Types:
     """The types schema under construction: the root, a node per field and per image member,
     the image, and the notes (messages of rules left to the validation schema) per node."""
 
-    def __init__(self) -> None:
+    def __init__(self, cat: Catalogue) -> None:
+        self.cat = cat
         self.root: dict[str, Any] = {}
-        self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in catalog.FIELDS}
-        self.members: dict[str, dict[str, Any]] = {m.name: {} for m in catalog.IMAGE_MEMBERS}
+        self.fields: dict[str, dict[str, Any]] = {f.name: {} for f in cat.fields}
+        self.members: dict[str, dict[str, Any]] = {m.name: {} for m in cat.reference_members}
         self.image: dict[str, Any] = {}
         self.notes: dict[int, list[str]] = {}
-        self.field_table = {f.name: f for f in catalog.FIELDS}
+        self.field_table = {f.name: f for f in cat.fields}
 
     def note(self, node: dict[str, Any], rule: Rule) -> None:
         """Name ``rule`` in the description of ``node``: its message (placeholders such as
@@ -100,17 +105,17 @@ def _json_body(rule: JsonBody, t: _Types) -> None:
 
 
 def _json_types(rule: JsonTypes, t: _Types) -> None:
-    for field in catalog.FIELDS:
+    for field in t.cat.fields:
         node = t.fields[field.name]
-        if field.name in catalog.IMAGE_FIELDS and field.type is JsonType.OBJECT:
+        if field.reference and field.type is JsonType.OBJECT:
             node["$ref"] = _IMAGE_REF
         else:
             node["type"] = _JSON_TYPES[field.type]
         if field.items is not None:
-            image = field.name in catalog.IMAGE_FIELDS
+            image = field.reference
             node["items"] = {"$ref": _IMAGE_REF} if image else {"type": _JSON_TYPES[field.items]}
     t.image["type"] = "object"
-    for member in catalog.IMAGE_MEMBERS:
+    for member in t.cat.reference_members:
         t.members[member.name]["type"] = _JSON_TYPES[member.type]
 
 
@@ -127,6 +132,14 @@ def _length(rule: Length, t: _Types) -> None:
     if rule.min:
         node["minLength"] = rule.min
     node["maxLength"] = rule.max
+
+
+def _range(rule: Range, t: _Types) -> None:
+    node = t.fields[rule.field]
+    if rule.min is not None:
+        node["minimum"] = rule.min
+    if rule.max is not None:
+        node["maximum"] = rule.max
 
 
 def _request_note(rule: MaxItemsFor | RequiredFor | OnlyFor | AllowedWith, t: _Types) -> None:
@@ -148,6 +161,7 @@ TYPE_EXPORTERS: Final[Mapping[type[Rule], TypeExporter]] = {
     OneOf: _one_of,
     Required: _required,
     Length: _length,
+    Range: _range,
     MaxItemsFor: _request_note,
     RequiredFor: _request_note,
     OnlyFor: _request_note,
@@ -185,9 +199,9 @@ def _default(field: Field) -> dict[str, Any]:
     return {"default": list(field.default) if isinstance(field.default, tuple) else field.default}
 
 
-def _build() -> dict[str, Any]:
-    t = _Types()
-    for rule in catalog.RULES:
+def _build(cat: Catalogue = catalog.CATALOGUE) -> dict[str, Any]:
+    t = _Types(cat)
+    for rule in cat.rules:
         TYPE_EXPORTERS[type(rule)](rule, t)
     properties = {
         f.name: {
@@ -195,11 +209,11 @@ def _build() -> dict[str, Any]:
             **_nullable(t.fields[f.name], f),
             **_default(f),
         }
-        for f in catalog.FIELDS
+        for f in cat.fields
     }
     members = {
         m.name: {**_described(t, t.members[m.name]), **_nullable(t.members[m.name], m)}
-        for m in catalog.IMAGE_MEMBERS
+        for m in cat.reference_members
     }
     lead = "An image given by URL or as base64 data (`{path}`: `source`, `image_ref[i]`)."
     image = {

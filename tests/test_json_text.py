@@ -1,4 +1,5 @@
-"""orjson (extra ``fast``) reads JSON text when it can: every answer is the standard library's."""
+"""JSON text: orjson (extra ``fast``) reads it when it can, and every answer is the standard
+library's; the reader's own choices (what orjson may read) are unit-tested here too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from luma_schema import check, engine
+from luma_schema import check
+from luma_schema._input import json_text
 
 pytest.importorskip("orjson")  # in the dev extra; this module tests it against the fallback
 
@@ -24,7 +26,7 @@ def answer(payload: Any) -> tuple[Any, ...]:
 def both(payload: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     quick = answer(payload)
     with monkeypatch.context() as patched:
-        patched.setattr(engine, "_orjson", None)
+        patched.setattr(json_text, "_orjson", None)
         plain = answer(payload)
     return quick, plain
 
@@ -84,7 +86,7 @@ def test_text_orjson_refuses_is_decided_by_the_standard_library(
 def test_a_repeated_member_name_is_found_however_it_is_written() -> None:
     for text in ('{"prompt": "a", "prompt": "a"}', '{"a": {"b": "", "b": ""}, "prompt": "x"}'):
         assert check(text).errors[0].rule == "body_not_object", text
-        assert engine._quick_parse(text.encode()) is engine._UNSURE
+        assert json_text.quick_parse(text.encode()) is json_text.UNSURE
 
 
 json_values = st.recursive(
@@ -123,6 +125,6 @@ def test_generated_texts_answer_alike_with_and_without_orjson(text: str) -> None
 
 
 def test_plain_request_text_is_read_by_orjson() -> None:
-    value = engine._quick_parse(REQUEST.encode())
+    value = json_text.quick_parse(REQUEST.encode())
     assert value == json.loads(REQUEST)
-    assert engine._quick_parse('{"prompt": "a\\u0062"}') is engine._UNSURE
+    assert json_text.quick_parse('{"prompt": "a\\u0062"}') is json_text.UNSURE

@@ -1,0 +1,524 @@
+"""The compiled paths: Python source generated from the catalogue's predicates, answering the
+requests whose JSON types hold without reading them twice.
+
+- ``accept_<names>(p)``: a request with exactly these top-level names, in this order (the
+  ``shape``): its values read by position, absent fields folded in as their defaults; each media
+  reference tested in a lane for the members it gives (a reference with only a ``url`` is tested
+  for the URL rule alone); then every request rule in order.  The first failing request rule is
+  the answer once every reference holds; when a reference fails, ``ordered`` finds the first.
+- ``ordered(p, shape)``: any shape, every rule in order, references in order: the first
+  failure, or acceptance.
+
+Each returns a :class:`Report` or ``None`` when only the diagnosis can answer (a value of the
+wrong JSON type, an unknown image member, a long string of a big JSON text).  Reports made here
+are finished by the engine's diagnosis when their lists are read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from luma_schema import expr
+from luma_schema._engine.codegen import Namespace, Rendering
+from luma_schema._engine.diagnose import Diagnosis, Step
+from luma_schema._engine.reading import type_test
+from luma_schema._input.python import opaque_ok
+from luma_schema.expr import MISSING, Call, Const, Expr, Member, Position, Value, fold, render, walk
+from luma_schema.report import Report, Violation
+from luma_schema.rules import Catalogue, JsonType, Rule, Scope
+
+__all__ = ["Compiler"]
+
+# What a reference's lane says, where each shape puts its own statement.
+_UNREAD: Final = "$UNREAD$"  # a JSON type the diagnosis must name: return None
+_FAILS: Final = "$FAILS$"  # some rule fails, and the order decides which comes first
+_WARNED: Final = "$WARNED$"  # every rule holds, and a warning is due
+
+
+class _Names(Rendering):
+    """Leaves are local variables; calls already computed are their variables."""
+
+    def __init__(self, ns: Namespace, calls: dict[Call, str] | None = None) -> None:
+        super().__init__(ns)
+        self.calls = calls or {}
+
+    def value(self, path: str) -> str:
+        return "f_" + path.replace(".", "__")
+
+    def member(self, name: str) -> str:
+        return f"m_{name}"
+
+    def position(self) -> str:
+        return "pos"
+
+    def call(self, function: str, argument: Expr, rendered: str) -> str:
+        name = self.calls.get(Call(function, argument))
+        return name if name is not None else super().call(function, argument, rendered)
+
+
+def _calls(exprs: Sequence[Expr]) -> list[Call]:
+    """The calls in ``exprs``, each once, innermost first."""
+    found: list[Call] = []
+    for e in exprs:
+        for node in reversed(list(walk(e))):
+            if isinstance(node, Call) and node not in found:
+                found.append(node)
+    return found
+
+
+def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
+    """What a predicate that holds shows: the leaves it finds given (its ``Given``/``NotNull``
+    conjuncts) and the truth of its other conjuncts; the tests after it need not ask again."""
+    match holds:
+        case expr.Given(x) | expr.NotNull(x):
+            return {x}, {}
+        case expr.All(xs):
+            given: set[Expr] = set()
+            truths: dict[Expr, bool] = {}
+            for x in xs:
+                g, t = _proved(x)
+                given |= g
+                truths.update(t)
+            return given, truths
+        case expr.Not(x):
+            return set(), {x: False}
+    return set(), {holds: True}
+
+
+# Functions whose result is never None: a value computed from a given one is given too.
+_NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
+# Functions of short texts that clients repeat: their results are kept (bounded).
+_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format"})
+_SEEN_MAX: Final = 4096
+_SEEN_LENGTH: Final = 2048
+
+
+def _memoised(function: Callable[[Any], Any], table: dict[str, Any]) -> Callable[[str], Any]:
+    def store(text: str) -> Any:
+        result = function(text)
+        if len(table) >= _SEEN_MAX:
+            table.clear()
+        if len(text) <= _SEEN_LENGTH:
+            table[text] = result
+        return result
+
+    return store
+
+
+class _Checks:
+    """Emits tests in order, folding each with what the tests before it proved, and computing
+    each function of a member once, just before the first test that needs it."""
+
+    def __init__(
+        self,
+        names: _Names,
+        indent: str,
+        known: dict[Expr, Any],
+        given: set[Expr],
+        present: set[Expr],
+        maybe_missing: bool,
+    ) -> None:
+        self.names = names
+        self.indent = indent
+        self.known = dict(known)
+        self.given = set(given)
+        self.present = frozenset(present)
+        self.maybe_missing = maybe_missing  # leaves may be MISSING as well as None
+        self.lines: list[str] = []
+
+    def _seen(self, function: str) -> tuple[str, str]:
+        """The names of the table of results kept for ``function`` and of what fills it."""
+        table, store = f"SEEN_{function}", f"seen_{function}"
+        ns = self.names.ns
+        if table not in ns.globals:
+            ns.bind(store, _memoised(expr.FUNCTIONS[function], ns.bind_value(table, {})))
+        return table, store
+
+    def _fold(self, e: Expr) -> Expr:
+        folded = fold(e, self.known, frozenset(self.given), self.present)
+        for call in _calls([folded]):
+            if call in self.names.calls:
+                continue
+            argument = render(call.x, self.names)
+            helper = self.names.ns.bind(f"F_{call.function}", expr.FUNCTIONS[call.function])
+            target = f"c{len(self.names.calls)}"
+            computed = f"{helper}({argument})"
+            if call.function in _MEMOISED:
+                # Seen texts cost one lookup (a client sends the same URLs again and again).
+                table, store = self._seen(call.function)
+                computed = f"{table}.get({argument}, MISSING)"
+            if call.x not in self.given:
+                missing = f"{argument} is not MISSING and " if self.maybe_missing else ""
+                computed = f"{computed} if {missing}{argument} is not None else None"
+            elif call.function in _NEVER_NONE:
+                self.given.add(call)
+            self.lines.append(f"{self.indent}{target} = {computed}")
+            if call.function in _MEMOISED:
+                self.lines.append(f"{self.indent}if {target} is MISSING: {target} = {store}({argument})")
+            self.names.calls[call] = target
+        # Calls just computed are variables now: fold again for what their givenness proves.
+        return fold(folded, self.known, frozenset(self.given), self.present)
+
+    def require(self, e: Expr, otherwise: str) -> bool:
+        """``if not e: otherwise``; False when ``e`` cannot hold (``otherwise`` then stands
+        alone and the tests after it are dead)."""
+        holds = self._fold(e)
+        if holds == Const(True):
+            return True
+        if holds == Const(False):
+            self.lines.append(f"{self.indent}{otherwise}")
+            return False
+        self.lines.append(f"{self.indent}if not {render(holds, self.names)}: {otherwise}")
+        given, truths = _proved(holds)
+        self.given |= given
+        self.known.update(truths)
+        return True
+
+    def when(self, e: Expr, then: str) -> None:
+        """``if e: then``."""
+        holds = self._fold(e)
+        if holds == Const(False):
+            return
+        if holds == Const(True):
+            self.lines.append(f"{self.indent}{then}")
+        else:
+            self.lines.append(f"{self.indent}if {render(holds, self.names)}: {then}")
+
+
+class Compiler:
+    """Generates the compiled paths of one catalogue, in the engine's namespace."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        diagnosis: Diagnosis,
+        ns: Namespace,
+        refuse: Callable[[Violation, Any, Any], Report],
+        accept: Callable[[Any, Any, bool], Report],
+        finisher_for: Callable[[Any], Any],
+    ) -> None:
+        self.catalogue = catalogue
+        self.ns = ns
+        self.steps = diagnosis.steps
+        self.fields = catalogue.fields
+        self.field_names = frozenset(f.name for f in catalogue.fields)
+        self.members = catalogue.reference_members
+        self.member_names = frozenset(m.name for m in self.members)
+        self.image_advice = tuple(
+            a for a in catalogue.advice if a.when is not None and a.scope is Scope.IMAGE
+        )
+        self.request_advice = tuple(
+            a for a in catalogue.advice if a.when is not None and a.scope is Scope.REQUEST
+        )
+        self._unsupported = self._check_supported()
+        ns.bind("refuse", refuse)
+        ns.bind("new", object.__new__)
+        ns.bind("Report", Report)
+        ns.bind("accepted", accept)
+        ns.bind("opaque_ok", opaque_ok)
+        ns.bind("finisher_for", finisher_for)
+        ns.bind("Violation", Violation)
+        ns.bind("FIELD_NAMES", self.field_names)
+        ns.bind("MEMBER_NAMES", self.member_names)
+        self._lane_lines: dict[tuple[str, str], list[str]] = {}
+        if not self._unsupported:
+            self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
+        else:
+            self.ordered = None
+
+    def _check_supported(self) -> str | None:
+        """Why this catalogue cannot be compiled (the diagnosis then answers everything)."""
+        for f in self.fields:
+            if f.type is JsonType.OBJECT and f.members is not None and not f.reference:
+                return f"{f.name}: objects other than media references"
+            if f.type is JsonType.ARRAY and f.items is JsonType.OBJECT and not f.reference:
+                return f"{f.name}: arrays of objects other than media references"
+        for m in self.members:
+            if m.type is not JsonType.STRING or not m.nullable:
+                return f"{m.name}: media reference members other than nullable strings"
+        for r in self.catalogue.rules:
+            if r.scope is Scope.IMAGE and expr.reads(r.predicate())[0]:
+                return f"{r.id}: image rules that read request values"
+        return None
+
+    @property
+    def compiles(self) -> bool:
+        return self._unsupported is None
+
+    # ------------------------------------------------------------ references
+
+    def _image_rules(self) -> list[Step]:
+        return [s for step in self.steps if isinstance(step, tuple) for s in step]
+
+    def _lanes(self, position: str, indent: str) -> list[str]:
+        """The tests of one reference in ``x``, one lane for each set of members it may give:
+        the members it lacks are absent, so the rules fold to what is left to test.  The lines
+        say ``UNREAD`` (a JSON type the diagnosis must name), ``FAILS`` (some rule fails: the
+        order decides which comes first) and ``WARNED`` (some warning is due) where the caller
+        puts its own statements; made once per position."""
+        key = (position, indent)
+        made = self._lane_lines.get(key)
+        if made is not None:
+            return made
+        names = [m.name for m in self.members]
+        lines = [
+            f"{indent}if type(x) is not dict: {_UNREAD}",
+            f"{indent}for k in x:",
+            # Keys by their text only: a subclass of str may override == and hash.
+            f"{indent}    if type(k) is not str: {_UNREAD}",
+            f"{indent}n = len(x)",
+        ]
+        rules = [s.rule.predicate() for s in self._image_rules()]
+        advice = [a.when for a in self.image_advice if a.when is not None]
+        keyword = "if"
+        lanes = [c for k in range(len(names) + 1) for c in itertools.combinations(names, k)]
+        for lane in lanes:
+            known: dict[Expr, Any] = {Member(m): MISSING for m in names if m not in lane}
+            known[Position()] = position
+            present = frozenset(Member(m) for m in lane)
+            test = " and ".join([f"n == {len(lane)}", *(f"{m!r} in x" for m in lane)])
+            lines.append(f"{indent}{keyword} {test}:")
+            keyword = "elif"
+            inner = indent + "    "
+            for m in lane:
+                var = f"m_{m}"
+                lines.append(f"{inner}{var} = x[{m!r}]")
+                lines.append(f"{inner}if {var} is not None and type({var}) is not str: {_UNREAD}")
+            checks = _Checks(_Names(self.ns), inner, known, set(), set(present), False)
+            if all(checks.require(r, _FAILS) for r in rules):
+                for a in advice:
+                    checks.when(a, _WARNED)
+            lines += checks.lines
+        lines.append(f"{indent}else: {_UNREAD}")
+        self._lane_lines[key] = lines
+        return lines
+
+    # ------------------------------------------------------------ one shape
+
+    def shape_source(self, shape: tuple[str, ...], name: str, finisher: str) -> str:
+        """The source of ``accept_<names>`` for payloads with exactly the keys ``shape``
+        (``finisher``: the name of the finisher of its reports)."""
+        lines = [
+            f"def {name}(p):",
+            f'    """Keys {shape!r}, in this order: the JSON types, every reference, then every'
+            " request rule in order (absent fields folded in as their defaults).  None: the"
+            ' diagnosis answers."""',
+            f"    if len(p) != {len(shape)}: return None",
+        ]
+        known: dict[Expr, Any] = {}
+        given: set[Expr] = set()
+        present: set[Expr] = set()
+        variables = []
+        unknown = []
+        table = {f.name: f for f in self.fields}
+        for i, key in enumerate(shape):
+            if key in table:
+                variables.append(_Names(self.ns).value(key))
+            else:
+                variables.append(f"u{i}")
+                unknown.append(f"u{i}")
+        if shape:
+            lines.append(f"    {', '.join(variables)}{',' if len(shape) == 1 else ''} = p.values()")
+        lines.append("    warned = False")
+        for f in self.fields:
+            value = Value(f.name)
+            if f.name not in shape:
+                known[value] = list(f.default) if isinstance(f.default, tuple) else f.default
+                continue
+            var = _Names(self.ns).value(f.name)
+            test = type_test(f.type, var)
+            if f.nullable:
+                lines.append(f"    if {var} is not None and not {test}: return None")
+                present.add(value)
+            else:
+                lines.append(f"    if not {test}: return None")
+                given.add(value)
+        # Unknown fields: any JSON value, for a warning.
+        for var in unknown:
+            lines.append(f"    if not opaque_ok({var}, 2): return None")
+        if unknown:
+            lines.append("    warned = True")
+        shape_const = self.ns.constant(shape)
+        for f in self.fields:
+            if f.name not in shape:
+                continue
+            var = _Names(self.ns).value(f.name)
+            if f.reference:
+                # The lanes of each reference, inlined: no call per field or image.
+                if f.type is JsonType.ARRAY:
+                    head, indent = [f"    for x in {var}:"], "        "
+                else:
+                    head, indent = [f"    if {var} is not None:", f"        x = {var}"], "        "
+                lines += head
+                for line in self._lanes(f.name, indent):
+                    lines.append(
+                        line.replace(_UNREAD, "return None")
+                        .replace(_FAILS, f"return ORDERED(p, {shape_const})")
+                        .replace(_WARNED, "warned = True")
+                    )
+            elif f.type is JsonType.ARRAY:
+                assert f.items is not None
+                lines += [
+                    f"    for x in {var}:",
+                    f"        if not {type_test(f.items, 'x')}: return None",
+                ]
+        names_ = _Names(self.ns)
+        # The request's own warnings, before its rules: a refusal by a request rule then knows
+        # whether it has any (its warnings are the references' and these, when these cannot
+        # fire whatever the rules mark), and an acceptance knows what it has.
+        for a in self.request_advice:
+            assert a.when is not None
+            when = fold(a.when, known, frozenset(given), frozenset(present))
+            if when == Const(True):
+                lines.append("    warned = True")
+            elif when != Const(False):
+                lines.append(f"    if {render(when, names_)}: warned = True")
+        warns = any("warned = True" in line for line in lines)
+        if not warns:
+            lines.remove("    warned = False")
+        quiet = "not warned" if warns else "True"
+        for step in self.steps:
+            if isinstance(step, tuple):
+                continue
+            rule = step.rule
+            holds = fold(rule.predicate(), known, frozenset(given), frozenset(present))
+            if holds == Const(True):
+                continue
+            violation = self._violation(step, names_, known, given, present, repr(rule.path))
+            refusal = f"return refuse({violation}, {finisher}, p, {quiet})"
+            if holds == Const(False):
+                lines.append(f"    {refusal}")
+                break
+            lines.append(f"    if not {render(holds, names_)}: {refusal}")
+        else:
+            lines += [
+                # Report.accepted, inlined: the commonest answer is made without a call.
+                "    r = new(Report)",
+                "    r._first = None",
+                "    r._warnings = None if warned else ()" if warns else "    r._warnings = ()",
+                f"    r._finisher = {finisher}",
+                "    r._payload = p",
+                "    return r",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def _violation(
+        self,
+        step: Step,
+        names: _Names,
+        known: dict[Expr, Any],
+        given: set[Expr],
+        present: set[Expr],
+        path: str,
+    ) -> str:
+        """An expression for the step's violation at ``path``, its echoes read from ``names``."""
+        if step.constant is not None:
+            return self.ns.constant(step.constant)
+        rule: Rule = step.rule
+        echo = ", ".join(
+            f"{k}={render(fold(e, known, frozenset(given), frozenset(present)), names)}"
+            for k, e in rule.echo().items()
+        )
+        template = self.ns.constant(step.template)
+        return (
+            f"Violation({rule.id!r}, {rule.status}, {template}.format(path={path}, {echo}),"
+            f" {path})"
+        )
+
+    # ------------------------------------------------------------ any shape, in order
+
+    def _ordered(self) -> Callable[[Any, Any], Report | None]:
+        """``ordered(p, shape)``: see the module docstring."""
+        names_ = _Names(self.ns)
+        lines = [
+            "def ordered(p, shape):",
+            '    """Any request whose top-level keys are the texts `shape`: the JSON types, then'
+            ' every rule in order; the first failure, or acceptance.  None: the diagnosis."""',
+            "    q = dict(zip(shape, p.values()))",
+            "    warned = False",
+            "    for k in q:",
+            "        if k not in FIELD_NAMES:",
+            "            if not opaque_ok(q[k], 2): return None",
+            "            warned = True",
+        ]
+        for f in self.fields:
+            var = names_.value(f.name)
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            lines.append(f"    {var} = q.get({f.name!r}, MISSING)")
+            test = type_test(f.type, var)
+            allowed = f"{var} is MISSING" + (f" or {var} is None" if f.nullable else "")
+            lines.append(f"    if not ({allowed} or {test}): return None")
+            if f.type is JsonType.ARRAY and not f.reference:
+                assert f.items is not None
+                lines += [
+                    f"    if {var} is not MISSING:",
+                    f"        for x in {var}:",
+                    f"            if not {type_test(f.items, 'x')}: return None",
+                ]
+            if default is not MISSING:
+                lines.append(f"    if {var} is MISSING: {var} = {self.ns.constant(default)}")
+        # Every reference, in order, JSON types first.
+        lines.append("    refs = []")
+        for f in self.fields:
+            if not f.reference:
+                continue
+            var = names_.value(f.name)
+            if f.type is JsonType.ARRAY:
+                lines += [
+                    f"    for i, x in enumerate({var}):",
+                    "        if not typed_reference(x): return None",
+                    f"        refs.append((x, {f.name!r}, i))",
+                ]
+            else:
+                lines += [
+                    f"    if {var} is not MISSING and {var} is not None:",
+                    f"        if not typed_reference({var}): return None",
+                    f"        refs.append(({var}, {f.name!r}, -1))",
+                ]
+        shape_finisher = "finisher_for(shape)"
+        member_names = [m.name for m in self.members]
+        last = max((i for i, s in enumerate(self.steps) if isinstance(s, tuple)), default=-1)
+        for index, step in enumerate(self.steps):
+            if not isinstance(step, tuple):
+                rule = step.rule
+                violation = self._violation(step, names_, {}, set(), set(), repr(rule.path))
+                holds = render(rule.predicate(), names_)
+                lines.append(f"    if not {holds}: return refuse({violation}, {shape_finisher}, p)")
+                continue
+            lines.append("    for x, pos, i in refs:")
+            for m in member_names:
+                lines.append(f"        m_{m} = x.get({m!r}, MISSING)")
+            lines.append("        path = pos if i < 0 else f'{pos}[{i}]'")
+            checks = _Checks(_Names(self.ns), "        ", {}, set(), set(), True)
+            for s in step:
+                violation = self._violation(s, checks.names, {}, set(), set(), "path")
+                if not checks.require(
+                    s.rule.predicate(), f"return refuse({violation}, {shape_finisher}, p)"
+                ):
+                    break
+            else:
+                if index == last:
+                    for a in self.image_advice:
+                        assert a.when is not None
+                        checks.when(a.when, "warned = True")
+            lines += checks.lines
+        for a in self.request_advice:
+            assert a.when is not None
+            lines.append(f"    if {render(a.when, names_)}: warned = True")
+        lines.append(f"    return accepted({shape_finisher}, p, warned)")
+        lines.append("")
+        lines += [
+            "def typed_reference(x):",
+            '    """A media reference whose JSON types hold (known members, each text or null)."""',
+            "    if type(x) is not dict: return False",
+            "    for k, v in x.items():",
+            "        if type(k) is not str or k not in MEMBER_NAMES: return False",
+            "        if v is not None and type(v) is not str: return False",
+            "    return True",
+            "",
+        ]
+        (function,) = self.ns.define("\n".join(lines), ["ordered"])
+        self.ns.bind("ORDERED", function)
+        return function  # type: ignore[no-any-return]

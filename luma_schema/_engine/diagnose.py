@@ -1,0 +1,266 @@
+"""The full diagnosis: every violation of a request in precedence order, with its skipping, and
+every warning.  It is the engine's reference answer; the compiled paths answer first when they
+can, and the diagnosis completes their reports when the rest is read.
+
+Each rule's predicate is rendered once into a named function (``holds_<rule id>``): request rules
+read the request's values, image rules also one reference's members.  The order is the
+catalogue's: request rules one by one, and each run of consecutive image rules over every
+reference (references outer, rules inner).  Skipping: a rule whose predicate reads a value that
+failed its JSON type or was marked by a failed rule is not evaluated; a rule whose message quotes
+such a value is evaluated (its failure still marks) but not reported; an image that failed its
+JSON types or a rule marking ``"image"`` gets no further image rules and no image warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from luma_schema import expr
+from luma_schema._engine.codegen import Namespace, Rendering
+from luma_schema._engine.reading import Reader, Reading, Ref
+from luma_schema.expr import Expr, reads, render
+from luma_schema.report import Notice, Violation
+from luma_schema.rules import Advice, Catalogue, Rule, Scope
+
+__all__ = ["Diagnosis", "Step", "steps"]
+
+
+def _memo(memo: dict[Any, Any], key: Any, function: Callable[[Any], Any], argument: Any) -> Any:
+    try:
+        return memo[key]
+    except KeyError:
+        result = memo[key] = function(argument)
+        return result
+
+
+class _RequestNames(Rendering):
+    def value(self, path: str) -> str:
+        return f"v[{path!r}]"
+
+
+class _ImageNames(_RequestNames):
+    def member(self, name: str) -> str:
+        return f"m[{name!r}]"
+
+    def position(self) -> str:
+        return "pos"
+
+    def call(self, function: str, argument: Expr, rendered: str) -> str:
+        # Once per reference, whichever rule or warning asks first.
+        helper = self.ns.bind(f"F_{function}", expr.FUNCTIONS[function])
+        key = self.ns.constant(expr.Call(function, argument))
+        return f"memo_(memo, {key}, {helper}, {rendered})"
+
+
+class _Escaped(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def template(rule: Rule) -> str:
+    """The rule's message with its own parameters filled in, once; ``{path}`` and the echoes
+    stay placeholders for the one ``format`` a violation costs."""
+    params = {
+        name: str(value).replace("{", "{{").replace("}", "}}")
+        for name, value in rule.params().items()
+    }
+    return rule.message.format_map(_Escaped(params))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What applying one rule needs, made once per engine."""
+
+    rule: Rule
+    holds: Callable[..., bool]
+    echo: Callable[..., dict[str, Any]] | None
+    predicate_reads: frozenset[str]  # request paths the predicate reads
+    echo_reads: frozenset[str]  # request paths the message quotes
+    template: str
+    constant: Violation | None  # a request rule that quotes nothing: its one violation
+
+    def violation(self, path: str, echo: Mapping[str, Any]) -> Violation:
+        if self.constant is not None:
+            return self.constant
+        rule = self.rule
+        return Violation(rule.id, rule.status, self.template.format(path=path, **echo), path)
+
+
+@dataclass(frozen=True, slots=True)
+class _AdviceStep:
+    advice: Advice
+    when: Callable[..., bool]
+    params: Callable[..., dict[str, Any]]
+    reads: frozenset[str]
+
+
+def steps(rules: tuple[Rule, ...]) -> tuple[Rule | tuple[Rule, ...], ...]:
+    """The rules the diagnosis applies, in order, each run of consecutive image rules grouped:
+    a group runs over every reference (references outer, rules inner) at its place."""
+    out: list[Rule | tuple[Rule, ...]] = []
+    group: list[Rule] = []
+    for rule in rules:
+        if rule.scope in (Scope.BODY, Scope.TYPES, Scope.FETCH):
+            continue
+        if rule.scope is Scope.IMAGE:
+            group.append(rule)
+            continue
+        if group:
+            out.append(tuple(group))
+            group = []
+        out.append(rule)
+    if group:
+        out.append(tuple(group))
+    return tuple(out)
+
+
+class Diagnosis:
+    """The full diagnosis of one catalogue."""
+
+    def __init__(self, catalogue: Catalogue, ns: Namespace) -> None:
+        self.reader = Reader(catalogue)
+        ns.bind("memo_", _memo)
+        self._ns = ns
+        order = steps(catalogue.rules)
+        made = self._functions(catalogue)
+        self.steps: tuple[Step | tuple[Step, ...], ...] = tuple(
+            tuple(made[r.id] for r in step) if isinstance(step, tuple) else made[step.id]
+            for step in order
+        )
+        self.last_group = max(
+            (i for i, s in enumerate(self.steps) if isinstance(s, tuple)), default=-1
+        )
+        self.image_advice = tuple(
+            self._advice(a) for a in catalogue.advice if a.when and a.scope is Scope.IMAGE
+        )
+        self.request_advice = tuple(
+            self._advice(a) for a in catalogue.advice if a.when and a.scope is Scope.REQUEST
+        )
+
+    # ------------------------------------------------------------ made once
+
+    def _functions(self, catalogue: Catalogue) -> dict[str, Step]:
+        lines: list[str] = []
+        names: list[str] = []
+        rules = [r for r in catalogue.rules if r.scope in (Scope.REQUEST, Scope.IMAGE)]
+        for rule in rules:
+            image = rule.scope is Scope.IMAGE
+            names_ = _ImageNames(self._ns) if image else _RequestNames(self._ns)
+            args = "m, v, pos, memo" if image else "v"
+            holds = f"holds_{rule.id}"
+            lines += [f"def {holds}({args}):", f"    return {render(rule.predicate(), names_)}", ""]
+            names.append(holds)
+            if rule.echo():
+                items = ", ".join(f"{k!r}: {render(e, names_)}" for k, e in rule.echo().items())
+                lines += [f"def echo_{rule.id}({args}):", f"    return {{{items}}}", ""]
+                names.append(f"echo_{rule.id}")
+        functions = dict(zip(names, self._ns.define("\n".join(lines), names), strict=True))
+        made = {}
+        for rule in rules:
+            predicate_values, _ = reads(rule.predicate())
+            echo_values, _ = reads(*rule.echo().values())
+            text = template(rule)
+            constant = None
+            if rule.scope is Scope.REQUEST and not rule.echo():
+                constant = Violation(rule.id, rule.status, text.format(path=rule.path), rule.path)
+            made[rule.id] = Step(
+                rule,
+                functions[f"holds_{rule.id}"],
+                functions.get(f"echo_{rule.id}"),
+                predicate_values,
+                echo_values,
+                text,
+                constant,
+            )
+        return made
+
+    def _advice(self, advice: Advice) -> _AdviceStep:
+        assert advice.when is not None
+        image = advice.scope is Scope.IMAGE
+        names_ = _ImageNames(self._ns) if image else _RequestNames(self._ns)
+        args = "m, v, pos, memo" if image else "v"
+        items = ", ".join(f"{k!r}: {render(e, names_)}" for k, e in advice.params)
+        source = "\n".join(
+            [
+                f"def when_{advice.id}({args}):",
+                f"    return {render(advice.when, names_)}",
+                "",
+                f"def params_{advice.id}({args}):",
+                f"    return {{{items}}}",
+                "",
+            ]
+        )
+        when, params = self._ns.define(source, [f"when_{advice.id}", f"params_{advice.id}"])
+        values, _ = reads(advice.when, *(e for _, e in advice.params))
+        return _AdviceStep(advice, when, params, values)
+
+    # ------------------------------------------------------------ per request
+
+    def run(self, body: dict[str, Any]) -> Reading:
+        """Read ``body`` (a plain dict) and apply every rule and warning: ``errors`` and
+        ``warnings`` of the result are the full lists (the fetch rules aside)."""
+        reading = self.reader.read(body)
+        values = reading.values
+        bad = reading.bad
+        errors = reading.errors
+        refs = [ref for ref in reading.refs if not ref.bad]
+        last = self.last_group
+        for index, step in enumerate(self.steps):
+            if isinstance(step, tuple):
+                for ref in refs:
+                    self._image(step, ref, reading)
+                    if index == last:
+                        self._image_advice(ref, reading)
+                continue
+            if bad and not bad.isdisjoint(step.predicate_reads):
+                continue  # it reads a value that is not there to read
+            if step.holds(values):
+                continue
+            if not bad or bad.isdisjoint(step.echo_reads):
+                echo = step.echo(values) if step.echo is not None else {}
+                errors.append(step.violation(step.rule.path, echo))
+            marks = step.rule.marks
+            if marks:
+                bad.add(marks)
+        for advice in self.request_advice:
+            if bad and not bad.isdisjoint(advice.reads):
+                continue
+            if advice.when(values):
+                self._warn(reading, advice, advice.advice.at, advice.params(values))
+        return reading
+
+    def _image(self, group: tuple[Step, ...], ref: Ref, reading: Reading) -> None:
+        bad = reading.bad
+        for step in group:
+            if ref.bad:
+                return
+            if bad and not bad.isdisjoint(step.predicate_reads):
+                continue
+            args = (ref.members, reading.values, ref.position, ref.memo)
+            if step.holds(*args):
+                continue
+            if not bad or bad.isdisjoint(step.echo_reads):
+                echo = step.echo(*args) if step.echo is not None else {}
+                reading.errors.append(step.violation(ref.path, echo))
+            if step.rule.marks == "image":
+                ref.bad = True
+
+    def _image_advice(self, ref: Ref, reading: Reading) -> None:
+        if ref.bad:
+            return
+        bad = reading.bad
+        args = (ref.members, reading.values, ref.position, ref.memo)
+        for advice in self.image_advice:
+            if bad and not bad.isdisjoint(advice.reads):
+                continue
+            if advice.when(*args):
+                path = f"{ref.path}.{advice.advice.at}"
+                self._warn(reading, advice, path, advice.params(*args))
+
+    @staticmethod
+    def _warn(reading: Reading, step: _AdviceStep, path: str, params: dict[str, Any]) -> None:
+        message = step.advice.render(path, **params)
+        reading.warnings.append(Notice(step.advice.id, path, message))
+
