@@ -393,7 +393,7 @@ def test_a_streamed_body_past_the_cap_is_413(small_cap: str) -> None:
     assert fits.status_code == 201
 
 
-def test_fetch_mode_checks_off_the_event_loop_with_the_same_static_answers() -> None:
+def test_fetch_mode_gives_the_same_static_answers() -> None:
     with (
         running(server.create_app(fetch=True, seed=2)) as url,
         httpx.Client(base_url=url, headers=AUTH) as client,

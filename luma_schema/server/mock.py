@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luma_schema import catalog
-from luma_schema.engine import RequestError, request_field
+from luma_schema.engine import FetchViolations, RequestError, request_field
 from luma_schema.server.asgi import (
     _JSON,
     _JSON_TYPE,
@@ -213,7 +213,7 @@ class _Mock:
     def __init__(
         self,
         *,
-        fetch: bool,
+        fetch: bool | FetchViolations,
         delay: float,
         seed: int | None,
         clock: Callable[[], float],
@@ -482,7 +482,7 @@ class _MockApp(Starlette):
 
 def create_app(
     *,
-    fetch: bool = False,
+    fetch: bool | FetchViolations = False,
     delay: float | None = None,
     seed: int | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -497,7 +497,9 @@ def create_app(
     ``delay``: seconds from ``queued`` to ``completed`` (``processing`` from half-way); the
     default is 3, or 0 with a ``seed``.  ``seed``: deterministic mode, seeded generation ids and
     ``created_at`` counting seconds from 2026-04-01.  ``clock``: what the states are timed by
-    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images.
+    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images (``True``: the
+    default fetcher, extra ``fetch``; or a :class:`luma_schema.fetch.Fetcher`), awaited without
+    blocking the event loop, so a slow image holds up only its own request.
 
     ``api_key``: ``None`` accepts any non-empty bearer token, as mock servers of generated
     client test suites do; a string accepts that exact key only.  Either way a missing, empty
