@@ -112,8 +112,8 @@ def test_slow_images_do_not_delay_other_requests(mock: server.MockServer, world:
         waiting = [senders.submit(_post, mock, slow) for _ in range(held)]
         try:
             assert wait_until(lambda: len(world.public.held) == held, seconds=30)
-            other = _post(mock, {"prompt": "x"}, timeout=5)
-            refused = _post(mock, {"prompt": ""}, timeout=5)
+            other = _post(mock, {"prompt": "x"}, timeout=8)
+            refused = _post(mock, {"prompt": ""}, timeout=8)
             assert not any(request.done() for request in waiting)
         finally:
             world.public.release.set()
