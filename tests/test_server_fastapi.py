@@ -396,3 +396,17 @@ def test_mypy_strict_refuses_a_value_outside_the_catalogue(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout + result.stderr
     assert [line.split(":")[1] for line in lines] == ["3", "3"], lines
     assert 'Argument "type"' in lines[0] and 'Argument "aspect_ratio"' in lines[1]
+
+
+def test_without_fastapi_the_route_class_names_its_extra_and_the_rest_works() -> None:
+    code = (
+        "import sys\nsys.modules['fastapi'] = None\n"
+        "from luma_schema import server\n"
+        "print(server.create_app() is not None)\n"
+        "try:\n    server.RawBodyRoute\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()
+    assert out[0] == "True"
+    assert "pip install 'luma-schema[fastapi]'" in out[1]
