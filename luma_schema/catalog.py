@@ -863,3 +863,4 @@ MOCK_FAIL_INVALID_STATUS: Final = 400
 MOCK_FAIL_INVALID: Final = "X-Mock-Fail: must be one of {codes}"
 MOCK_FAILURE_REASON: Final = "Mock failure requested: {code}"
 MOCK_OUTPUT_TYPE: Final = "image"
+MOCK_VIDEO_OUTPUT_TYPE: Final = "video"  # the output of the ray-3.2 types

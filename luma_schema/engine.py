@@ -150,7 +150,7 @@ class _Blobs:
         return request
 
     def field(self, payload: dict[str, Any], name: str) -> Any:
-        return _materialise(payload[name])  # the one field: other images stay slices
+        return _materialise(payload.get(name))  # the one field: other images stay slices
 
 
 def _materialise(value: Any) -> Any:

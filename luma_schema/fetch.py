@@ -1,8 +1,8 @@
 """The URL fetch behind ``check(fetch=True)``: url_fetch_failed, url_http_error, not_an_image
 and image_too_large, in that order, once every static rule holds (docs/contract.md).
 
-Extra ``fetch`` (httpx, httpcore, ada-url).  Each URL image is fetched the way a careful server
-fetches it, without ever reaching an address it should not:
+Extra ``fetch`` (httpx, httpcore; ada-url comes with the core).  Each URL image is fetched the
+way a careful server fetches it, without ever reaching an address it should not:
 
 - https only; every hop passes the static URL checks again, a redirect's
   ``Location`` as the server sent it (nothing stripped first);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import ipaddress
 import socket
 import ssl
 import threading
@@ -360,6 +361,24 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_close()
 
 
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (text, maybe with a scope) is a loopback address, IPv4-mapped too."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+class LoopbackAnswers(dict[str, list[list[str]]]):
+    """Scripted resolver answers (host -> one list of addresses per lookup).  A test resolver
+    answers loopback addresses or fails: any other address is refused when it is scripted."""
+
+    def __setitem__(self, host: str, script: list[list[str]]) -> None:
+        strays = [a for answer in script for a in answer if not is_loopback(a)]
+        if strays:
+            raise ValueError(f"a test resolver answers loopback addresses only, not {strays}")
+        super().__setitem__(host, script)
+
+
 class Site:
     """The test world: a CA, HTTPS servers on 127.0.0.1 and 127.0.0.2 (same port), an HTTP
     server, and a resolver for the names the certificate covers."""
@@ -379,7 +398,7 @@ class Site:
             self.v6 = Server("::1", 0, tls)
         except OSError:
             self.v6 = None
-        self.answers: dict[str, list[list[str]]] = {}
+        self.answers = LoopbackAnswers()
         self.lookups: list[str] = []
         self.server_names: list[str | None] = []  # the TLS server name of each handshake
 
@@ -399,8 +418,9 @@ class Site:
         return f"https://{host}:{self.port}{path}"
 
     def resolve(self, host: str, port: int) -> list[str]:
-        """img.test and alt.test: the public loopback; rebind.test: each lookup takes the next
-        scripted answer (the last one repeats)."""
+        """img.test and alt.test: 127.0.0.1, the loopback address the tests' fetchers count as
+        public; a scripted name (``answers``, loopback addresses only): each lookup takes the
+        next scripted answer (the last one repeats); any other name fails."""
         self.lookups.append(host)
         script = self.answers.get(host)
         if script:

@@ -13,16 +13,12 @@ import types
 import typing
 from typing import Any
 
+import luma_agents.types as luma_types
 import pytest
+from luma_agents.types import generation_create_params
 
-luma_types = pytest.importorskip(
-    "luma_agents.types", reason="the official SDK is not installed: pip install 'luma-schema[sdk]'"
-)
-
-from luma_agents.types import generation_create_params  # noqa: E402
-
-from luma_schema import catalog, models  # noqa: E402
-from luma_schema.rules import Field, JsonType, OneOf, OneOfFor  # noqa: E402
+from luma_schema import catalog, models
+from luma_schema.rules import Field, JsonType, OneOf, OneOfFor
 
 # Where each object type of the SDK's request sits (a dotted path; an array's items at the
 # array's own path).

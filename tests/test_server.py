@@ -525,7 +525,7 @@ def test_a_streamed_body_past_the_cap_is_413(small_cap: str) -> None:
     assert fits.status_code == 201
 
 
-def test_fetch_mode_checks_off_the_event_loop_with_the_same_static_answers() -> None:
+def test_fetch_mode_gives_the_same_static_answers() -> None:
     with (
         running(server.create_app(fetch=True, seed=2)) as url,
         httpx.Client(base_url=url, headers=AUTH) as client,
@@ -739,6 +739,43 @@ def test_serve_takes_its_key_from_api_key_or_the_environment() -> None:
         assert [status(url, t) for t in ("luma-api-flag", "luma-api-env")] == [201, 401]
     with _serve(env={API_KEY_ENV: "luma-api-env"}) as url:
         assert [status(url, t) for t in ("luma-api-env", "My Auth Token")] == [201, 401]
+
+
+def test_serve_gives_urls_in_answers_under_its_base_url() -> None:
+    with _serve("--seed", "1", "--base-url", "https://mock.test/api/") as url:
+        created = httpx.post(f"{url}/v1/generations", json={"prompt": "x"}, headers=AUTH).json()
+        done = httpx.get(f"{url}/v1/generations/{created['id']}", headers=AUTH).json()
+        document = httpx.get(f"{url}/openapi.json").json()
+    assert done["output"][0]["url"] == f"https://mock.test/api/mock/outputs/{created['id']}.png"
+    assert document["servers"][0]["url"] == "https://mock.test/api"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "mock.test/api",
+        "ftp://mock.test",
+        "https://",
+        "https://mock.test/?q=1",
+        "https://mock.test/#f",
+        "https://mock.test:port/",
+        "https://mock test/",
+        "https://mock.test/\n",
+    ],
+)
+def test_a_base_url_that_is_no_absolute_http_url_is_refused(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        server.create_app(base_url=base_url)
+
+
+def test_serve_refuses_a_base_url_that_is_no_absolute_http_url() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "luma_schema", "serve", "--base-url", "mock.test:8000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "base_url must be an absolute" in result.stderr
 
 
 def test_serve_refuses_a_key_the_header_cannot_carry() -> None:

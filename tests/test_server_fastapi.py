@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -349,3 +351,17 @@ def test_a_model_holding_the_request_has_a_schema_that_resolves() -> None:
     schema = Job.model_json_schema()
     assert schema["properties"]["request"] == {"$ref": "#/$defs/GenerationRequest"}
     assert schema["$defs"]["GenerationRequest"] == models.embedded_schema()
+
+
+def test_without_fastapi_the_route_class_names_its_extra_and_the_rest_works() -> None:
+    code = (
+        "import sys\nsys.modules['fastapi'] = None\n"
+        "from luma_schema import server\n"
+        "print(server.create_app() is not None)\n"
+        "try:\n    server.RawBodyRoute\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()
+    assert out[0] == "True"
+    assert "pip install 'luma-schema[fastapi]'" in out[1]

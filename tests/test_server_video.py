@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import zlib
 
+import av
+import numpy as np
 import pytest
 from server_support import mp4_summary
 
@@ -66,8 +68,6 @@ def _samples(data: bytes) -> list[bytes]:
 
 
 def test_ffmpeg_decodes_every_frame_to_the_pictures_written() -> None:
-    av = pytest.importorskip("av", reason="PyAV (FFmpeg) is not installed: pip install av")
-    np = pytest.importorskip("numpy", reason="numpy comes with PyAV: pip install av")
     width, height = video.frame_size("16:9")
     with av.open(io.BytesIO(video.output_video("16:9", 2, "k"))) as container:
         stream = container.streams.video[0]

@@ -6,6 +6,7 @@ import functools
 import hmac
 import re
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luma_schema import catalog
-from luma_schema.engine import RequestError, request_field
+from luma_schema.engine import FetchViolations, RequestError, request_field
 from luma_schema.server.asgi import (
     _JSON,
     _JSON_TYPE,
@@ -75,7 +76,7 @@ def _timestamp(seconds: int) -> str:
 
 _OUTPUTS: Final = "/mock/outputs"
 # What each type's generation puts out: one image, one video, or one image per layer.
-_VIDEO_OUTPUT: Final = "video"  # TODO(lead): catalogue (the output type of the video types)
+_VIDEO_OUTPUT: Final = catalog.MOCK_VIDEO_OUTPUT_TYPE
 _VIDEO_FORMAT, _LAYER_FORMAT = "mp4", "png"
 _SECONDS: Final = 5  # a video without video.duration (a video_edit's matches its source: 5 s)
 _OUTPUT_NAME: Final = re.compile(r"(?P<id>[0-9a-f-]{36})(?:-(?P<layer>[0-9]))?\.(?P<ext>[a-z0-9]+)")
@@ -224,7 +225,7 @@ class _Mock:
     def __init__(
         self,
         *,
-        fetch: bool,
+        fetch: bool | FetchViolations,
         delay: float,
         seed: int | None,
         clock: Callable[[], float],
@@ -427,10 +428,7 @@ def _outputs(job: _Job, stem: str) -> list[dict[str, Any]]:
 
 def _seconds(report: Any, kind: str) -> int:
     """A video's length: its ``video.duration`` (a ``video_edit``'s is its source's)."""
-    try:
-        video = request_field(report, "video")
-    except KeyError:  # not given: the normalised request leaves it out
-        video = None
+    video = request_field(report, "video")  # None when not given
     duration = video.get("duration") if isinstance(video, dict) and kind != "video_edit" else None
     return int(duration.rstrip("s")) if isinstance(duration, str) else _SECONDS
 
@@ -545,9 +543,25 @@ class _MockApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+def _absolute_http_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and url.isprintable()
+        and " " not in url
+    )
+
+
 def create_app(
     *,
-    fetch: bool = False,
+    fetch: bool | FetchViolations = False,
     delay: float | None = None,
     seed: int | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -562,15 +576,18 @@ def create_app(
     ``delay``: seconds from ``queued`` to ``completed`` (``processing`` from half-way); the
     default is 3, or 0 with a ``seed``.  ``seed``: deterministic mode, seeded generation ids and
     ``created_at`` counting seconds from 2026-04-01.  ``clock``: what the states are timed by
-    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images.
+    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images (``True``: the
+    default fetcher, extra ``fetch``; or a :class:`luma_schema.fetch.Fetcher`), awaited without
+    blocking the event loop, so a slow image holds up only its own request.
 
     ``api_key``: ``None`` accepts any non-empty bearer token, as mock servers of generated
     client test suites do; a string accepts that exact key only.  Either way a missing, empty
     or malformed ``Authorization`` is ``401``.
 
-    ``base_url``: the URL output images and the OpenAPI ``servers`` list are given under;
-    ``None``: the address of the socket the request came in on (never the ``Host`` header,
-    which the client controls).
+    ``base_url``: the URL output images and the OpenAPI ``servers`` list are given under (an
+    absolute ``http://`` or ``https://`` URL, without a query or fragment; a trailing ``/`` is
+    dropped); ``None``: the address of the socket the request came in on (never the ``Host``
+    header, which the client controls).
 
     ``max_body_bytes``: larger bodies are ``413``.  ``max_inflight_bytes``: the bodies being
     read and checked hold at most this many bytes together; one that does not fit is ``503``
@@ -590,6 +607,10 @@ def create_app(
         raise ValueError("delay and max_body_bytes must be >= 0, max_generations >= 1")
     if api_key is not None and re.fullmatch(_TOKEN, api_key.encode("utf-8")) is None:
         raise ValueError("api_key must be printable ASCII, not empty, no surrounding spaces")
+    if base_url is not None and not _absolute_http_url(base_url):
+        raise ValueError(
+            "base_url must be an absolute http:// or https:// URL without a query or fragment"
+        )
     mock = _Mock(
         fetch=fetch,
         delay=delay,
