@@ -1,6 +1,6 @@
 """A FastAPI gateway that answers bad Luma Agents requests exactly as the API does, locally.
 
-Run it:  pip install 'luma-schema[server]' fastapi  &&  uvicorn fastapi_app:app  (in examples/)
+Run it:  pip install 'luma-schema[fastapi]'  &&  uvicorn fastapi_app:app  (in examples/)
 
 Three ways to take a request, all answering refusals with the API's status and
 ``{"detail": ...}`` once ``install(app)`` has run:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,7 +36,10 @@ def session(master: str | None) -> tuple[SparkSession, bool]:
     master = master or SparkConf().get("spark.master") or "local[*]"
     builder = builder.master(master)
     if master.startswith("local"):
-        # A local run listens on loopback only and serves no UI.
+        # A local run listens on loopback only, serves no UI, and its Python workers run this
+        # interpreter (the one with luma_schema and pyarrow), not whatever python3 is on PATH:
+        # PySpark reads PYSPARK_PYTHON when it starts the context.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")

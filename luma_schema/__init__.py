@@ -1,14 +1,16 @@
 """luma_schema: every rule of the Luma Agents generation request, and the server's exact answer.
 
 ``check(payload)`` returns a :class:`Report` with the status and exact ``{"detail": ...}`` message the
-Luma Agents API gives for ``POST /v1/generations`` (types ``image`` and ``image_edit``, models
-``uni-1`` and ``uni-1-max``, API version :data:`API_VERSION`), without a network round trip.
+Luma Agents API gives for ``POST /v1/generations`` (API version :data:`API_VERSION`: the image
+types of the published guide, layering, the ray-3.2 video types, references by id), without a
+network round trip.
 """
 
 # The public names load on first use: `import luma_schema` costs nothing until one is read, so the
 # command line can set itself up (Ctrl-C, --version, --help) before the engine compiles its rules,
 # and pydantic loads only for the models.  The namespace holds the public names and nothing else.
-from typing import TYPE_CHECKING
+# Not even `typing` is imported: the command's start-up (and its Ctrl-C handling) waits for this.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from typing import Any

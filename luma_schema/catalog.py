@@ -774,8 +774,13 @@ ADVICE: Final = (
             _types(*VIDEO_TYPES),
             Given(Value("video.source_position")),
             Any_(
-                Compare(Value("video.source_position.w_norm"), "<=", 0),
-                Compare(Value("video.source_position.h_norm"), "<=", 0),
+                *(
+                    All(Given(size), Compare(size, "<=", 0))
+                    for size in (
+                        Value("video.source_position.w_norm"),
+                        Value("video.source_position.h_norm"),
+                    )
+                )
             ),
         ),
         at="video.source_position",
@@ -858,3 +863,4 @@ MOCK_FAIL_INVALID_STATUS: Final = 400
 MOCK_FAIL_INVALID: Final = "X-Mock-Fail: must be one of {codes}"
 MOCK_FAILURE_REASON: Final = "Mock failure requested: {code}"
 MOCK_OUTPUT_TYPE: Final = "image"
+MOCK_VIDEO_OUTPUT_TYPE: Final = "video"  # the output of the ray-3.2 types

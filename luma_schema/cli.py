@@ -291,7 +291,8 @@ def _serve_command(args: argparse.Namespace) -> int:
         from luma_schema import server
     except ImportError as exc:
         raise _UsageError(str(exc)) from None
-    print(f"luma-schema: mock API on http://{args.host}:{args.port}/v1", file=sys.stderr)
+    under = f" (URLs in answers under {args.base_url})" if args.base_url else ""
+    print(f"luma-schema: mock API on http://{args.host}:{args.port}/v1{under}", file=sys.stderr)
     try:
         server.serve(
             args.host,
@@ -300,8 +301,9 @@ def _serve_command(args: argparse.Namespace) -> int:
             delay=args.delay,
             seed=args.seed,
             api_key=args.api_key,
+            base_url=args.base_url,
         )
-    except ValueError as exc:  # an api_key the Authorization header cannot carry
+    except ValueError as exc:  # an api_key the Authorization header cannot carry, a bad URL
         raise _UsageError(str(exc)) from None
     return EXIT_OK
 
@@ -401,6 +403,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only 'Authorization: Bearer KEY' (default: the LUMA_SCHEMA_API_KEY "
         "environment variable; unset, any non-empty bearer token)",
+    )
+    serve_cmd.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="the public URL of the mock (behind a proxy or a port mapping): output image URLs "
+        "and the OpenAPI servers entry are given under it (default: the listening address)",
     )
     serve_cmd.set_defaults(run=_serve_command)
     return parser

@@ -13,7 +13,7 @@ deep is ``body_not_object``.  Anything else that goes wrong inside is a bug and 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from luma_schema import catalog, media
@@ -23,7 +23,7 @@ from luma_schema._engine.diagnose import Diagnosis
 from luma_schema._engine.reading import Reading
 from luma_schema._input import json_text
 from luma_schema._input.python import TooDeep, depth_ok, has_alien, plain
-from luma_schema.expr import MISSING
+from luma_schema.expr import MISSING, All, Const, Expr, Not, Position, Value, fold
 from luma_schema.report import (
     ANSWER_OK,
     Notice,
@@ -35,7 +35,7 @@ from luma_schema.report import (
     first_violation,
     request_field,
 )
-from luma_schema.rules import Catalogue, Field, JsonType, Scope
+from luma_schema.rules import Catalogue, Field, JsonType, MediaFamily, Scope
 
 __all__ = [
     "ANSWER_OK",
@@ -94,15 +94,19 @@ def check(payload, fetch=False):
 '''
 
 
+# A URL reference to fetch: its path, its URL and the media families its position takes.
+Target = tuple[str, str, tuple[str, ...]]
+
+
 class FetchViolations(Protocol):
     """What fetches URL references: :class:`luma_schema.fetch.Fetcher` is one."""
 
     def fetch_violations(
-        self, targets: list[tuple[str, str]]
+        self, targets: Sequence[Target]
     ) -> tuple[list[Violation], list[Notice]]: ...
 
     async def afetch_violations(
-        self, targets: list[tuple[str, str]]
+        self, targets: Sequence[Target]
     ) -> tuple[list[Violation], list[Notice]]: ...
 
 
@@ -146,7 +150,7 @@ class _Blobs:
         return request
 
     def field(self, payload: dict[str, Any], name: str) -> Any:
-        return _materialise(payload[name])  # the one field: other images stay slices
+        return _materialise(payload.get(name))  # the one field: other images stay slices
 
 
 def _materialise(value: Any) -> Any:
@@ -380,25 +384,53 @@ class Engine:
         assert not isinstance(fetch, bool)
         return fetch
 
-    def _targets(self, report: Report) -> list[tuple[str, str]]:
-        """``(path, url)`` of every URL reference of an ``ok`` report, in order."""
+    def _targets(self, report: Report) -> list[Target]:
+        """``(path, url, families)`` of every URL reference of an ``ok`` report, in order:
+        ``families`` the media families its position takes (``("image",)``, or those of the
+        media-family rules that apply there)."""
         request = report.request
         assert request is not None
-        targets = []
-        for f in self.catalogue.references:
-            value = request[f.name]
-            items = [(f.name, value)] if f.type is JsonType.OBJECT else [
-                (f"{f.name}[{i}]", item) for i, item in enumerate(value)
+        targets: list[Target] = []
+        for path, f in self.catalogue.paths.items():
+            if not f.reference:
+                continue
+            value: Any = request
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            items = [(path, value)] if f.type is JsonType.OBJECT else [
+                (f"{path}[{i}]", item) for i, item in enumerate(value)
             ]
-            for path, reference in items:
-                if reference is not None and reference.get("url") is not None:
-                    targets.append((path, reference["url"]))
+            families = self._families(path, request)
+            for at, reference in items:
+                if isinstance(reference, dict) and reference.get("url") is not None:
+                    targets.append((at, reference["url"], families))
         return targets
 
-    def _not_fetched(self, targets: list[tuple[str, str]]) -> list[Notice]:
+    def _families(self, path: str, request: dict[str, Any]) -> tuple[str, ...]:
+        """The media families the reference position ``path`` takes in ``request``."""
+        known: dict[Expr, Any] = {Position(): path}
+        for p in self.catalogue.paths:
+            value: Any = request
+            for part in p.split("."):
+                value = value.get(part, MISSING) if isinstance(value, dict) else MISSING
+            known[Value(p)] = value
+        families: set[str] = set()
+        for r in self.catalogue.rules:
+            if isinstance(r, MediaFamily) and r.member == "media_type":
+                where = [t.expr() for t in r.when]
+                if r.unless:
+                    where.append(Not(All(*(t.expr() for t in r.unless))))
+                if fold(All(*where), known) == Const(True):
+                    families.update(r.families)
+        return tuple(sorted(families)) or ("image",)
+
+    def _not_fetched(self, targets: list[Target]) -> list[Notice]:
         advice = self.catalogue.advice_by_id("not_fetched")
         return [
-            Notice(advice.id, f"{path}.url", advice.render(f"{path}.url")) for path, _ in targets
+            Notice(advice.id, f"{path}.url", advice.render(f"{path}.url"))
+            for path, _, _ in targets
         ]
 
     def _fetched(self, report: Report, fetch: bool | FetchViolations) -> Report:

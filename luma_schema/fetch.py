@@ -1,8 +1,8 @@
 """The URL fetch behind ``check(fetch=True)``: url_fetch_failed, url_http_error, not_an_image
 and image_too_large, in that order, once every static rule holds (docs/contract.md).
 
-Extra ``fetch`` (httpx, httpcore, ada-url).  Each URL image is fetched the way a careful server
-fetches it, without ever reaching an address it should not:
+Extra ``fetch`` (httpx, httpcore; ada-url comes with the core).  Each URL image is fetched the
+way a careful server fetches it, without ever reaching an address it should not:
 
 - https only; every hop passes the static URL checks again, a redirect's
   ``Location`` as the server sent it (nothing stripped first);
@@ -18,6 +18,11 @@ fetches it, without ever reaching an address it should not:
 - an ``image/*`` content type, a status below 400, and at most ``MAX_IMAGE_BYTES`` after content
   decoding (every gzip member counted; anything else after the encoded data fails), counted
   while streaming: nothing of the body is kept but its first bytes;
+- where the position takes videos too (a :class:`Target` whose ``families`` name ``video``:
+  the ``source`` of ``video_edit`` and ``video_reframe``), a ``video/*`` answer as well
+  (``not_an_image_or_video`` otherwise); a video has no cap: its body is counted, on a best
+  effort, up to ``ADVISED_VIDEO_BYTES`` (a ``video_large`` warning past it), and nothing after
+  its response head can fail the fetch;
 - work bounded per image whatever the peer sends: bytes read from the connections (a small
   read or body piece counting as 4 KiB), the size of each response head, gzip members (see
   ``docs/limits.md``).
@@ -50,7 +55,7 @@ import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 try:
     import ada_url
@@ -65,18 +70,28 @@ from luma_schema import catalog, media
 from luma_schema.report import Notice, Violation
 from luma_schema.rules import Rule
 
-__all__ = ["Fetcher", "Resolver", "afetch_violations", "default_fetcher", "fetch_violations"]
+__all__ = [
+    "Fetcher",
+    "Resolver",
+    "Target",
+    "afetch_violations",
+    "default_fetcher",
+    "fetch_violations",
+]
 
 _log = logging.getLogger(__name__)
 
 _FAILED: Final = catalog.rule("url_fetch_failed")
 _HTTP_ERROR: Final = catalog.rule("url_http_error")
 _NOT_IMAGE: Final = catalog.rule("not_an_image")
+_NOT_MEDIA: Final = catalog.rule("not_an_image_or_video")
 _TOO_LARGE: Final = catalog.rule("image_too_large")
 _TIMEOUT: Final[float] = _FAILED.params()["timeout"]
 _MAX_REDIRECTS: Final[int] = _FAILED.params()["max_redirects"]
 _MIN_ERROR: Final[int] = _HTTP_ERROR.params()["min_error"]
 _MAX_BYTES: Final[int] = _TOO_LARGE.params()["max"]
+# Video media have no cap: past this size a warning, and the fetch stops counting.
+_VIDEO_BYTES: Final = catalog.ADVISED_VIDEO_BYTES
 
 _REDIRECTS: Final = frozenset(catalog.FETCH_REDIRECT_STATUSES)
 _NO_BODY: Final = frozenset(catalog.FETCH_NO_BODY_STATUSES)
@@ -86,6 +101,8 @@ _PIECE: Final = 1 << 16  # largest decoded piece held at once when inflating
 # Bytes read from the connections, all hops, after TLS, where a read or a body piece (a chunk)
 # of fewer than _SMALL bytes counts as _SMALL: each costs a parser step whatever its size.
 _WORK_MAX: Final = 64 << 20
+# Where a video may answer: the same room for heads, framing and encoding past the counted size.
+_WORK_MAX_VIDEO: Final = _VIDEO_BYTES + _WORK_MAX - _MAX_BYTES
 _SMALL: Final = 4 << 10
 _RESPONSE_HEAD_MAX: Final = 128 << 10  # read before a response's head (1xx included) is done
 _MEMBERS_MAX: Final = 1024  # gzip members of one body
@@ -95,6 +112,23 @@ _PATH_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]] | Sequence[str]]
 """``resolver(host, port)``: the addresses (text) a host name resolves to; sync or async."""
+
+_IMAGE: Final = ("image",)
+
+
+class Target(NamedTuple):
+    """One URL reference to fetch: its path in the request (``source``, ``video.keyframes[2]``),
+    its URL, and the media families its position takes: ``("image",)``, or
+    ``("image", "video")`` for the ``source`` of ``video_edit`` and ``video_reframe``.  A plain
+    ``(path, url)`` pair is an image position."""
+
+    path: str
+    url: str
+    families: tuple[str, ...] = _IMAGE
+
+
+def _as_target(target: Sequence[Any]) -> Target:
+    return target if isinstance(target, Target) else Target(*target)
 
 
 class _Failed(Exception):
@@ -108,9 +142,11 @@ class _Failed(Exception):
 
 @dataclass(slots=True)
 class _Work:
-    """What one image's fetch has cost so far (all hops); bounded by ``_WORK_MAX``, and each
-    response head by ``_RESPONSE_HEAD_MAX``: past either, the fetch fails (url_fetch_failed)."""
+    """What one image's fetch has cost so far (all hops); bounded by ``limit`` (``_WORK_MAX``,
+    or ``_WORK_MAX_VIDEO`` where a video may answer), and each response head by
+    ``_RESPONSE_HEAD_MAX``: past either, the fetch fails (url_fetch_failed)."""
 
+    limit: int = _WORK_MAX
     spent: int = 0
     head: int = 0  # bytes read in this hop before its response head was complete
     in_body: bool = False
@@ -121,14 +157,14 @@ class _Work:
             self.head += n
             if self.head > _RESPONSE_HEAD_MAX:
                 raise _Failed(_FAILED, "response head too large")
-        if self.spent > _WORK_MAX:
+        if self.spent > self.limit:
             raise _Failed(_FAILED, "too much work for one image")
 
     def piece(self, n: int) -> None:
         """A body piece of ``n`` bytes, as the HTTP parser gave it (its bytes were read)."""
         if n < _SMALL:
             self.spent += _SMALL - n
-            if self.spent > _WORK_MAX:
+            if self.spent > self.limit:
                 raise _Failed(_FAILED, "too much work for one image")
 
     def next_hop(self) -> None:
@@ -265,8 +301,18 @@ class _Hop:
 
 @dataclass(slots=True)
 class _Body:
+    """What a fetched body was: its family (``image`` or ``video``, by its content type), its
+    size after content decoding (a video's counted up to ``_VIDEO_BYTES`` and a little past:
+    ``over`` then), and its first bytes."""
+
+    family: str = "image"
     size: int = 0
     head: bytes = b""
+    over: bool = False
+
+
+class _Enough(Exception):
+    """A video has been counted past ``_VIDEO_BYTES``: reading stops."""
 
 
 _DEFAULT_SSL: ssl.SSLContext | None = None
@@ -350,41 +396,44 @@ class Fetcher:
     # ------------------------------------------------------------ entry points
 
     def fetch_violations(
-        self, targets: Sequence[tuple[str, str]]
+        self, targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]]
     ) -> tuple[list[Violation], list[Notice]]:
-        """Blocking: fetch every ``(image_path, url)`` (concurrently) and return the fetch rules'
-        24, 21, 20, in that order per image, images in the order given, and the warnings.
-        Never raises for a bad URL or an unreachable host."""
-        targets = list(targets)
-        if not targets:
+        """Blocking: fetch every target (a :class:`Target`, or an image's ``(path, url)``),
+        concurrently, and return the fetch rules' 24, 21 (or its sibling for a position that
+        takes videos too), 20, in that order per reference, references in the order given, and
+        the warnings.  Never raises for a bad URL or an unreachable host."""
+        found = [_as_target(t) for t in targets]
+        if not found:
             return [], []
         deadline = time.monotonic() + self.timeout
         with self._pool() as pool:
-            if len(targets) == 1:
-                results = [self._one(pool, targets[0][1], deadline)]
+            if len(found) == 1:
+                results = [self._one(pool, found[0], deadline)]
             else:
                 futures = [
-                    _in_thread("luma-schema-fetch", self._one, pool, url, deadline)
-                    for _, url in targets
+                    _in_thread("luma-schema-fetch", self._one, pool, target, deadline)
+                    for target in found
                 ]
                 results = [future.result() for future in futures]
-        return _report(targets, results)
+        return _report(found, results)
 
     async def afetch_violations(
-        self, targets: Sequence[tuple[str, str]]
+        self, targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]]
     ) -> tuple[list[Violation], list[Notice]]:
         """:meth:`fetch_violations` for async code: awaits the worker threads."""
-        targets = list(targets)
-        if not targets:
+        found = [_as_target(t) for t in targets]
+        if not found:
             return [], []
         deadline = time.monotonic() + self.timeout
         with self._pool() as pool:
             futures = [
-                asyncio.wrap_future(_in_thread("luma-schema-fetch", self._one, pool, url, deadline))
-                for _, url in targets
+                asyncio.wrap_future(
+                    _in_thread("luma-schema-fetch", self._one, pool, target, deadline)
+                )
+                for target in found
             ]
             results = await asyncio.gather(*futures)
-        return _report(targets, results)
+        return _report(found, results)
 
     # ------------------------------------------------------------ one image
 
@@ -396,25 +445,31 @@ class Fetcher:
             retries=0,
         )
 
-    def _one(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body | _Failed:
+    def _one(
+        self, pool: httpcore.ConnectionPool, target: Target, deadline: float
+    ) -> _Body | _Failed:
         try:
-            return self._follow(pool, url, deadline)
+            return self._follow(pool, target.url, target.families, deadline)
         except _Failed as failed:
             _log.debug("fetch failed (%s): %s", failed.rule.id, failed)
             return failed
-        except Exception as exc:  # network, TLS, protocol, timeout: all url_fetch_failed; never a crash
+        except (
+            Exception
+        ) as exc:  # network, TLS, protocol, timeout: all url_fetch_failed; never a crash
             _log.debug("fetch failed: %s", type(exc).__name__)
             return _Failed(_FAILED, type(exc).__name__)
 
-    def _follow(self, pool: httpcore.ConnectionPool, url: str, deadline: float) -> _Body:
-        work = _Work()
+    def _follow(
+        self, pool: httpcore.ConnectionPool, url: str, families: tuple[str, ...], deadline: float
+    ) -> _Body:
+        work = _Work(_WORK_MAX_VIDEO if "video" in families else _WORK_MAX)
         for redirects in range(_MAX_REDIRECTS + 1):
             hop = self._vet(url)
             addresses = self._resolve(hop, deadline)
             work.next_hop()
             token = _PIN.set(_Pin(hop.host, hop.port, addresses, deadline, work))
             try:
-                answer = self._request(pool, hop, work, last=redirects == _MAX_REDIRECTS)
+                answer = self._request(pool, hop, work, families, last=redirects == _MAX_REDIRECTS)
             finally:
                 _PIN.reset(token)
             if isinstance(answer, _Body):
@@ -483,7 +538,12 @@ class Fetcher:
         return addresses
 
     def _request(
-        self, pool: httpcore.ConnectionPool, hop: _Hop, work: _Work, last: bool
+        self,
+        pool: httpcore.ConnectionPool,
+        hop: _Hop,
+        work: _Work,
+        families: tuple[str, ...],
+        last: bool,
     ) -> _Body | str:
         """The body's facts, or the Location of a redirect to follow; raises _Failed."""
         url = httpcore.URL(
@@ -491,7 +551,7 @@ class Fetcher:
         )
         headers = [
             (b"Host", hop.host_header().encode("ascii")),
-            (b"Accept", b"image/*"),
+            (b"Accept", b"image/*, video/*" if "video" in families else b"image/*"),
             (b"Accept-Encoding", b"identity"),
         ]
         # Each operation's timeout is cut to the image's deadline by _DeadlineStream.
@@ -509,14 +569,18 @@ class Fetcher:
                 raise _Failed(_HTTP_ERROR, "HTTP error", code=status)
             if not 200 <= status < 300 or status in _NO_BODY:
                 raise _Failed(_FAILED, f"HTTP {status}")
-            content_type = fields.get("content-type", "")
-            if not media.is_image_media_type(content_type):
-                raise _Failed(_NOT_IMAGE, "not an image")
+            family = media.media_family(fields.get("content-type", ""))
+            if family not in families:
+                rule = _NOT_IMAGE if families == _IMAGE else _NOT_MEDIA
+                raise _Failed(rule, "not a media type of this position")
             encoding = fields.get("content-encoding", "").strip().lower() or "identity"
             length = fields.get("content-length", "")
-            if encoding == "identity" and length.isdigit() and int(length) > _MAX_BYTES:
+            declared = int(length) if encoding == "identity" and length.isdigit() else None
+            if family == "video":
+                return _read_video(response, encoding, declared, work)
+            if declared is not None and declared > _MAX_BYTES:
                 raise _Failed(_TOO_LARGE, "declared too large")
-            return _read(response, encoding, work)
+            return _read(response, encoding, work, _Body())
 
 
 async def _awaited(answer: Awaitable[Sequence[str]]) -> Sequence[str]:
@@ -524,11 +588,11 @@ async def _awaited(answer: Awaitable[Sequence[str]]) -> Sequence[str]:
 
 
 def _report(
-    targets: list[tuple[str, str]], results: list[_Body | _Failed]
+    targets: list[Target], results: list[_Body | _Failed]
 ) -> tuple[list[Violation], list[Notice]]:
     errors: list[Violation] = []
     warnings: list[Notice] = []
-    for (path, _), result in zip(targets, results, strict=True):
+    for (path, _, _), result in zip(targets, results, strict=True):
         if isinstance(result, _Failed):
             echo = {"code": result.code} if result.code is not None else {}
             detail = result.rule.render(path, **echo)
@@ -538,7 +602,27 @@ def _report(
     return errors, warnings
 
 
-def _read(response: httpcore.Response, encoding: str, work: _Work) -> _Body:
+def _read_video(
+    response: httpcore.Response, encoding: str, declared: int | None, work: _Work
+) -> _Body:
+    """A video's size, counted on a best effort: it has no cap, so no status depends on its
+    body.  A declared length past ``_VIDEO_BYTES`` is taken as it is; otherwise the body is
+    counted until it passes ``_VIDEO_BYTES``, ends, or fails (cut off, the deadline, a broken
+    coding: what was counted stands)."""
+    body = _Body(family="video")
+    if declared is not None and declared > _VIDEO_BYTES:
+        body.size, body.over = declared, True
+        return body
+    try:
+        return _read(response, encoding, work, body)
+    except _Enough:
+        body.over = True
+    except Exception as exc:  # the head was a video's: the rest cannot refuse the request
+        _log.debug("video body not counted to its end: %s", type(exc).__name__)
+    return body
+
+
+def _read(response: httpcore.Response, encoding: str, work: _Work, body: _Body) -> _Body:
     """Count the body's bytes after content decoding; keep only the first few.
 
     ``gzip``: every member counts (a gzip body is a series of members, RFC 1952), at most
@@ -552,7 +636,6 @@ def _read(response: httpcore.Response, encoding: str, work: _Work) -> _Body:
     else:
         raise _Failed(_FAILED, "unsupported content encoding")
     members = 1
-    body = _Body()
     for chunk in response.iter_stream():
         work.piece(len(chunk))
         if inflater is None:
@@ -584,8 +667,11 @@ def _count(body: _Body, piece: bytes) -> None:
     if len(body.head) < _HEAD_BYTES:
         body.head += piece[: _HEAD_BYTES - len(body.head)]
     body.size += len(piece)
-    if body.size > _MAX_BYTES:
-        raise _Failed(_TOO_LARGE, "too large")
+    if body.family == "image":
+        if body.size > _MAX_BYTES:
+            raise _Failed(_TOO_LARGE, "too large")
+    elif body.size > _VIDEO_BYTES:
+        raise _Enough
 
 
 def _headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -641,6 +727,11 @@ def _target(url: str) -> str:
 
 
 def _advice(path: str, body: _Body) -> list[Notice]:
+    if body.family == "video":
+        if not body.over:
+            return []
+        limit_mb = _VIDEO_BYTES >> 20
+        return [Notice("video_large", path, _ADVICE["video_large"].render(path, limit_mb=limit_mb))]
     notices = []
     if media.sniff_format(body.head) is None:
         notices.append(Notice("format_unknown", path, _ADVICE["format_unknown"].render(path)))
@@ -665,13 +756,15 @@ def default_fetcher() -> Fetcher:
     return _DEFAULT
 
 
-def fetch_violations(targets: list[tuple[str, str]]) -> tuple[list[Violation], list[Notice]]:
+def fetch_violations(
+    targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]],
+) -> tuple[list[Violation], list[Notice]]:
     """What ``check(fetch=True)`` calls: :meth:`Fetcher.fetch_violations` with the defaults."""
     return default_fetcher().fetch_violations(targets)
 
 
 async def afetch_violations(
-    targets: list[tuple[str, str]],
+    targets: Sequence[tuple[str, str] | tuple[str, str, tuple[str, ...]]],
 ) -> tuple[list[Violation], list[Notice]]:
     """:func:`fetch_violations` for async code (the mock server's ``--fetch``)."""
     return await default_fetcher().afetch_violations(targets)

@@ -307,11 +307,12 @@ def first_rule(report: Report) -> str:
 
 
 def request_field(report: Report, name: str) -> Any:
-    """``report.request[name]`` for a top-level field of an ``ok`` report, without making the
-    rest of the normalised request (a server reads a few fields per request)."""
+    """``report.request.get(name)`` for a top-level field of an ``ok`` report, without making the
+    rest of the normalised request (a server reads a few fields per request): ``None`` for a
+    field the normalised request leaves out (one shown only when given, such as ``video``)."""
     if report._first is not None:
         raise ValueError("the report is not ok")
     request = getattr(report, "_request", None)
     if request is None:
         return report._finisher.field(report._payload, name)  # type: ignore[union-attr]
-    return request[name]
+    return request.get(name)

@@ -11,16 +11,19 @@ is opened.  A valid request is passed on untouched; any other request (a poll, a
 passed on unread.  Warnings go to :mod:`warnings` as :class:`GuardWarning`, attributed to the
 caller's line.
 
-The API and the SDK also offer features beyond this library's contract (types ``video``,
-``video_edit``, ``video_reframe``, ``layering``; images given by ``generation_id`` or ``file_id``;
-whatever else the installed SDK's parameter types name): such a request is sent unchecked, with a
-``not_checked`` warning.  Other fields
-the contract does not know are unknown fields: a warning each, and sent as given.
+Every type, field, member and value of the catalogue is checked, the video types, ``layering``
+and references by ``generation_id`` or ``file_id`` among them.  What an installed SDK types and
+the catalogue does not know (a field, a member or an enum value added to the API since: the
+difference of :func:`sdk_surface` and :func:`catalogue_surface`, read once at import) cannot be
+checked: a request that uses it is sent unchecked, with a ``not_checked`` warning naming it.
+Other fields the contract does not know are unknown fields: a warning each, and sent as given.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import itertools
 import json
 import typing
 import warnings
@@ -39,13 +42,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from luma_schema import catalog, engine
 from luma_schema.engine import Notice, Report
 from luma_schema.fetch import Fetcher
+from luma_schema.rules import Field, OneOf, OneOfFor
 
 __all__ = ["AsyncGuardTransport", "GuardTransport", "GuardWarning", "guard"]
 
 Client = TypeVar("Client", luma_agents.Luma, luma_agents.AsyncLuma)
 
 _ENDPOINT: Final = catalog.ENDPOINT.rsplit("/", 1)[-1]  # "generations"
-_IMAGE_MEMBERS: Final = frozenset(m.name for m in catalog.IMAGE_MEMBERS)
 _NOT_CHECKED: Final = catalog.ADVICE_BY_ID["not_checked"]
 # Marks an answer the guard gave (the SDK's exception carries it in `exc.response.headers`).
 GUARD_HEADER: Final = "X-Luma-Schema-Guard"
@@ -60,68 +63,153 @@ class GuardWarning(UserWarning):
 # ---------------------------------------------------------------- what the SDK can say beyond us
 
 
-_TYPED_DICT_KEYS: Final = ("__required_keys__", "__optional_keys__")
+@dataclasses.dataclass(frozen=True, slots=True)
+class Surface:
+    """What a request can say, as a field table: the members of each object (by dotted path:
+    ``""`` the request, ``"video.edit"``, ``"image_ref"`` for each of its items) and the closed
+    set of values of each enumerated field (``"video.duration"``)."""
+
+    members: Mapping[str, frozenset[str]]
+    values: Mapping[str, frozenset[str]]
+
+    def beyond(self, other: Surface) -> Surface:
+        """What this surface has that ``other`` lacks: members, and values of fields ``other``
+        has (inside a member ``other`` lacks, everything is new: that member says it)."""
+        members = {
+            path: names - other.members.get(path, frozenset())
+            for path, names in self.members.items()
+            if path in other.members and names - other.members[path]
+        }
+        values = {
+            path: found - other.values.get(path, frozenset())
+            for path, found in self.values.items()
+            if _known(path, other) and found - other.values.get(path, frozenset())
+        }
+        return Surface(members, values)
 
 
-def _typed_dict_keys(hint: Any) -> set[str]:
-    """The keys of the TypedDicts inside ``hint`` (``Optional[X]``, ``Iterable[X]``)."""
-    keys: set[str] = set()
-    required, optional = (getattr(hint, name, None) for name in _TYPED_DICT_KEYS)
-    if isinstance(required, frozenset) and isinstance(optional, frozenset):
-        keys |= required | optional
-    for arg in typing.get_args(hint):
-        keys |= _typed_dict_keys(arg)
-    return keys
+def _known(path: str, surface: Surface) -> bool:
+    """Whether the field at ``path`` is in ``surface``'s tables."""
+    table, _, name = path.rpartition(".")
+    return name in surface.members.get(table, frozenset())
 
 
-def _sdk_surface() -> tuple[frozenset[str], frozenset[str]]:
-    """The generation types and image members the installed SDK types (its parameter types are
-    generated from the API's schema), or nothing when they have another shape."""
+def catalogue_surface() -> Surface:
+    """The catalogue's surface: its field table (media references included) and the values of
+    its ``OneOf`` rules (every model's, for a field whose values depend on the model)."""
+    members: dict[str, frozenset[str]] = {}
+
+    def table(prefix: str, fields: tuple[Field, ...]) -> None:
+        members[prefix] = frozenset(f.name for f in fields)
+        for f in fields:
+            if f.members is not None:
+                table(f"{prefix}{'.' if prefix else ''}{f.name}", f.members)
+
+    table("", catalog.FIELDS)
+    values: dict[str, set[str]] = {}
+    for rule in catalog.RULES:
+        if isinstance(rule, OneOf | OneOfFor):
+            values.setdefault(rule.field, set()).update(rule.values)
+    return Surface(members, {path: frozenset(v) for path, v in values.items()})
+
+
+def sdk_surface(params: Any = None) -> Surface:
+    """The surface the installed SDK's request type (``GenerationCreateParams``, or ``params``)
+    types: every TypedDict reached through it, its keys and its ``Literal`` values.  An SDK
+    whose types cannot be read has none."""
+    members: dict[str, set[str]] = {}
+    values: dict[str, set[str]] = {}
+
+    def walk(hint: Any, path: str, seen: frozenset[Any]) -> None:
+        origin = typing.get_origin(hint)
+        if origin is typing.Literal:
+            values.setdefault(path, set()).update(
+                a for a in typing.get_args(hint) if isinstance(a, str)
+            )
+            return
+        if _is_typed_dict(hint):
+            if hint in seen:
+                return
+            hints = typing.get_type_hints(hint)
+            members.setdefault(path, set()).update(hints)
+            for name, member in hints.items():
+                walk(member, f"{path}{'.' if path else ''}{name}", seen | {hint})
+            return
+        for arg in typing.get_args(hint):  # Optional[X], Iterable[X], Required[X], unions
+            walk(arg, path, seen)
+
     try:
-        hints = typing.get_type_hints(generation_create_params.GenerationCreateParams)
-    except Exception:  # an SDK whose types cannot be read: nothing is out of contract
-        return frozenset(), frozenset()
-    kinds = frozenset(a for a in typing.get_args(hints.get("type")) if isinstance(a, str))
-    members = _typed_dict_keys(hints.get("source")) | _typed_dict_keys(hints.get("image_ref"))
-    return kinds, frozenset(members)
+        walk(
+            params if params is not None else generation_create_params.GenerationCreateParams,
+            "",
+            frozenset(),
+        )
+    except Exception:  # an SDK whose types cannot be read: nothing is beyond the contract
+        return Surface({}, {})
+    return Surface(
+        {path: frozenset(names) for path, names in members.items()},
+        {path: frozenset(v) for path, v in values.items()},
+    )
 
 
-# The live API's names beyond this library's contract, whatever SDK version is installed (older
-# SDKs type fewer of them, and send them through `extra_body`).  TODO(lead): catalogue
-_LIVE_TYPES: Final = frozenset({"video", "video_edit", "video_reframe", "layering"})
-_LIVE_MEMBERS: Final = frozenset({"generation_id", "file_id"})
-_SDK_TYPES, _SDK_MEMBERS = _sdk_surface()
-# What the API or the SDK can express and this library does not model: sent unchecked.
-_OTHER_TYPES: Final = (_LIVE_TYPES | _SDK_TYPES) - set(catalog.TYPES)
-_OTHER_MEMBERS: Final = (_LIVE_MEMBERS | _SDK_MEMBERS) - _IMAGE_MEMBERS
-# Each of these names can only be in a JSON text as itself, or with a \u escape.
-_OTHER_NAMES: Final = tuple(json.dumps(n).encode() for n in sorted(_OTHER_TYPES | _OTHER_MEMBERS))
+def _is_typed_dict(hint: Any) -> bool:
+    return isinstance(hint, type) and all(
+        isinstance(getattr(hint, name, None), frozenset) for name in _TYPED_DICT_KEYS
+    )
+
+
+_TYPED_DICT_KEYS: Final = ("__required_keys__", "__optional_keys__")
+# What the installed SDK can express and the catalogue does not know (a field, a member, a
+# value it added since): a request using any of it is sent unchecked, with a warning.
+_BEYOND: Final = sdk_surface().beyond(catalogue_surface())
+# Each of those names and values can only be in a JSON text as itself, or with a \u escape.
+_BEYOND_NAMES: Final = tuple(
+    json.dumps(n).encode()
+    for n in sorted({*itertools.chain(*_BEYOND.members.values(), *_BEYOND.values.values())})
+)
 
 
 def _out_of_contract(body: bytes) -> list[str]:
-    """The paths of the SDK features beyond this contract that ``body`` uses."""
-    if not any(name in body for name in _OTHER_NAMES) and b"\\u" not in body:
+    """The paths of what ``body`` says that the SDK types and the catalogue does not know."""
+    if not _BEYOND_NAMES or (
+        not any(name in body for name in _BEYOND_NAMES) and b"\\u" not in body
+    ):
         return []  # none of the names can be there: no need to parse the body twice
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
         return []
-    if not isinstance(payload, dict):
-        return []
     paths: list[str] = []
-    kind = payload.get("type")
-    if isinstance(kind, str) and kind in _OTHER_TYPES:
-        paths.append("type")
-    images: list[tuple[str, Any]] = [("source", payload.get("source"))]
-    refs = payload.get("image_ref")
-    if isinstance(refs, list):
-        images += [(f"image_ref[{i}]", image) for i, image in enumerate(refs)]
-    for path, image in images:
-        if isinstance(image, dict):
-            paths += [
-                f"{path}.{name}" for name in sorted(_OTHER_MEMBERS) if image.get(name) is not None
-            ]
+    for table, names in _BEYOND.members.items():
+        for where, value in _at(payload, table):
+            if isinstance(value, dict):
+                prefix = f"{where}." if where else ""
+                paths += [f"{prefix}{n}" for n in sorted(names) if value.get(n) is not None]
+    for field, values in _BEYOND.values.items():
+        paths += [
+            where
+            for where, value in _at(payload, field)
+            if isinstance(value, str) and value in values
+        ]
     return paths
+
+
+def _at(payload: Any, path: str) -> list[tuple[str, Any]]:
+    """The values at a dotted ``path`` of ``payload`` with their concrete paths (each item of an
+    array on the way: ``video.keyframes[2]``)."""
+    found: list[tuple[str, Any]] = [("", payload)]
+    for name in path.split(".") if path else ():
+        step: list[tuple[str, Any]] = []
+        for where, value in found:
+            if not isinstance(value, dict) or name not in value:
+                continue
+            here, item = f"{where}.{name}" if where else name, value[name]
+            if isinstance(item, list):
+                step += [(f"{here}[{i}]", one) for i, one in enumerate(item)]
+            else:
+                step.append((here, item))
+        found = step
+    return found
 
 
 # ---------------------------------------------------------------- the check of one request
@@ -228,7 +316,9 @@ class AsyncGuardTransport(httpx.AsyncBaseTransport):
             body = await request.aread()
             if not _unchecked(request, body):
                 fetcher = self.fetcher
-                report = engine.check(body) if fetcher is None else await engine.acheck(body, fetcher)
+                report = (
+                    engine.check(body) if fetcher is None else await engine.acheck(body, fetcher)
+                )
                 refusal = _answer(request, report)
                 if refusal is not None:
                     return refusal

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import ipaddress
 import socket
 import ssl
 import threading
@@ -24,6 +25,8 @@ PNG = (
     b"\x00\x00\x00IEND\xaeB`\x82"
 )
 CAP = catalog.MAX_IMAGE_BYTES
+VIDEO_ADVISED = catalog.ADVISED_VIDEO_BYTES
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08free"
 _BLOCK = b"\0" * (1 << 20)
 # xn--fa-hia.de is faß.de as browsers map it (UTS 46, nontransitional); fass.de is what the
 # older IDNA 2003 mapping made of it.
@@ -149,8 +152,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n" * n)
         self._send(200, PNG)
 
+    def _video_members(self, total: int) -> None:
+        """A video whose gzip body decodes to ``total`` bytes (whole MiB): one small member
+        per MiB of zeros, on the wire about 1 KiB each."""
+        self._send(
+            200,
+            self.server.zeros_member() * (total >> 20),
+            ctype="video/mp4",
+            Content_Encoding="gzip",
+        )
+
+    def _declared(self, length: int, ctype: str) -> None:
+        """A head declaring ``length`` bytes, a few of them, then nothing until the client
+        hangs up (5 s at most)."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(MP4)
+        self.wfile.flush()
+        self.server.stopping.wait(5)
+        self.close_connection = True
+
     def do_GET(self) -> None:
         self.server.requests.append((self.headers.get("Host", ""), self.path))
+        self.server.accepts.append(self.headers.get("Accept"))
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         try:
@@ -161,6 +187,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _route(self, path: str, query: dict[str, list[str]]) -> None:
         if path == "/png":
             self._send(200, PNG)
+        elif path == "/mp4":
+            self._send(200, MP4, ctype="video/mp4")
+        elif path == "/video-members":
+            self._video_members(int(query["mib"][0]) << 20)
+        elif path == "/video-declared":
+            self._declared(int(query["length"][0]), "video/mp4")
         elif path == "/png-params":
             self._send(200, PNG, ctype="IMAGE/PNG; charset=binary")
         elif path == "/text-bytes":
@@ -177,7 +209,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._stream(5 << 20, chunked=True)
         elif path == "/slow":
             self.send_response(200)
-            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Type", query.get("type", ["image/png"])[0])
             self.send_header("Content-Length", "1000")
             self.end_headers()
             for _ in range(100):
@@ -255,6 +287,8 @@ class Server(http.server.ThreadingHTTPServer):
         self.tls = tls
         self.accepted = 0
         self.requests: list[tuple[str, str]] = []
+        self.accepts: list[str | None] = []  # the Accept header of each request
+        self._zeros_member: bytes | None = None
         self.sent: dict[str, int] = {}
         self.held: list[str] = []
         self.release = threading.Event()
@@ -280,6 +314,12 @@ class Server(http.server.ThreadingHTTPServer):
         if self._zeros is None:
             self._zeros = gzip_member(PNG) + _gzip_zeros(60 << 20)
         return self._zeros
+
+    def zeros_member(self) -> bytes:
+        """A gzip member of 1 MiB of zeros (made once)."""
+        if self._zeros_member is None:
+            self._zeros_member = gzip_member(_BLOCK)
+        return self._zeros_member
 
     def junk(self) -> bytes:
         """A gzip member of PNG, then 20 MiB that start no member (made once)."""
@@ -309,6 +349,7 @@ class Server(http.server.ThreadingHTTPServer):
     def reset(self) -> None:
         self.accepted = 0
         self.requests.clear()
+        self.accepts.clear()
         self.sent.clear()
         self.held.clear()
         self.release.clear()
@@ -318,6 +359,24 @@ class Server(http.server.ThreadingHTTPServer):
         self.release.set()
         self.shutdown()
         self.server_close()
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (text, maybe with a scope) is a loopback address, IPv4-mapped too."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+class LoopbackAnswers(dict[str, list[list[str]]]):
+    """Scripted resolver answers (host -> one list of addresses per lookup).  A test resolver
+    answers loopback addresses or fails: any other address is refused when it is scripted."""
+
+    def __setitem__(self, host: str, script: list[list[str]]) -> None:
+        strays = [a for answer in script for a in answer if not is_loopback(a)]
+        if strays:
+            raise ValueError(f"a test resolver answers loopback addresses only, not {strays}")
+        super().__setitem__(host, script)
 
 
 class Site:
@@ -339,7 +398,7 @@ class Site:
             self.v6 = Server("::1", 0, tls)
         except OSError:
             self.v6 = None
-        self.answers: dict[str, list[list[str]]] = {}
+        self.answers = LoopbackAnswers()
         self.lookups: list[str] = []
         self.server_names: list[str | None] = []  # the TLS server name of each handshake
 
@@ -359,8 +418,9 @@ class Site:
         return f"https://{host}:{self.port}{path}"
 
     def resolve(self, host: str, port: int) -> list[str]:
-        """img.test and alt.test: the public loopback; rebind.test: each lookup takes the next
-        scripted answer (the last one repeats)."""
+        """img.test and alt.test: 127.0.0.1, the loopback address the tests' fetchers count as
+        public; a scripted name (``answers``, loopback addresses only): each lookup takes the
+        next scripted answer (the last one repeats); any other name fails."""
         self.lookups.append(host)
         script = self.answers.get(host)
         if script:

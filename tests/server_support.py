@@ -26,6 +26,26 @@ PNG_1PX = (
 )
 URL = {"url": "https://example.com/a.png"}
 EDIT = {"type": "image_edit", "prompt": "x"}
+GENERATION_ID = "3f0e6c0a-2b0c-4c1e-9a57-1c9d9b0f0a11"
+VIDEO = {"model": "ray-3.2", "type": "video", "prompt": "x"}
+VIDEO_EDIT = {
+    "model": "ray-3.2",
+    "type": "video_edit",
+    "prompt": "x",
+    "source": {"generation_id": GENERATION_ID},
+}
+REFRAME = {**VIDEO_EDIT, "type": "video_reframe", "aspect_ratio": "9:16"}
+LAYERING = {"type": "layering", "source": URL}
+POSITION = {"x_norm": 0, "y_norm": 0, "w_norm": 1, "h_norm": 1}
+
+
+def _video(base: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return {**base, "video": options}
+
+
+def _controls(**controls: Any) -> dict[str, Any]:
+    return _video(VIDEO_EDIT, edit={"controls": controls})
+
 
 # One request breaking each rule that needs no network (and a few more forms of row 1): the
 # payloads are inputs; the answers they must get are the engine's (``expected``).
@@ -61,6 +81,84 @@ RULE_CASES: list[tuple[str, Any]] = [
     ("not_an_image", {"prompt": "x", "image_ref": [{**URL, "media_type": "text/plain"}]}),
     ("url_not_fetchable", {**EDIT, "source": {"url": "https://127.0.0.1/a.png"}}),
     ("url_not_fetchable", {"prompt": "x", "image_ref": [URL, {"url": "http://example.com/a"}]}),
+    # The live API's types and options.
+    ("layering_prompt_length", {**LAYERING, "prompt": "x" * 501}),
+    ("video_aspect_ratio_invalid", {**VIDEO, "aspect_ratio": "3:1"}),
+    ("video_duration_invalid", _video(VIDEO, duration="7s")),
+    ("video_resolution_invalid", _video(VIDEO, resolution="4k")),
+    ("video_keyframes_count", _video(VIDEO, keyframes=[])),
+    ("video_keyframe_index_range", _video(VIDEO, keyframes=[URL], keyframe_indexes=[241])),
+    (
+        "video_keyframe_indexes_repeated",
+        _video(VIDEO, keyframes=[URL, URL], keyframe_indexes=[3, 3]),
+    ),
+    ("video_edit_keyframes_count", _video(VIDEO_EDIT, edit={"keyframes": [URL] * 65})),
+    (
+        "video_edit_keyframe_index_range",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL], "keyframe_indexes": [-1]}),
+    ),
+    (
+        "video_edit_keyframe_indexes_repeated",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL, URL], "keyframe_indexes": [0, 0]}),
+    ),
+    ("video_edit_strength_invalid", _video(VIDEO_EDIT, edit={"strength": "flex_4"})),
+    ("video_blur_range", _controls(depth={"blur": 1.5})),
+    ("video_augmentation_range", _controls(normals={"augmentation": -0.1})),
+    ("video_sparsity_range", _controls(trajectory={"sparsity": 2})),
+    ("video_pose_strength_invalid", _controls(pose={"strength": "loose"})),
+    *(
+        (
+            f"video_source_position_{name}_missing",
+            _video(REFRAME, source_position={k: v for k, v in POSITION.items() if k != name}),
+        )
+        for name in ("h_norm", "w_norm", "x_norm", "y_norm")
+    ),
+    *(
+        (
+            f"video_source_position_{name}_range",
+            _video(REFRAME, source_position={**POSITION, name: 2.5}),
+        )
+        for name in ("h_norm", "w_norm")
+    ),
+    ("layering_resolution_invalid", {**LAYERING, "layering": {"resolution": "4k"}}),
+    (
+        "reference_ids_alone",
+        {**VIDEO_EDIT, "source": {"generation_id": GENERATION_ID, **URL}},
+    ),
+    ("generation_id_invalid", {**VIDEO_EDIT, "source": {"generation_id": "gen-1"}}),
+    ("file_id_invalid", {"prompt": "x", "image_ref": [{"file_id": "file-1"}]}),
+    ("video_media_type_required", {**VIDEO_EDIT, "source": {"url": "https://example.com/a.mp4"}}),
+    ("video_loop_type", _video(VIDEO_EDIT, loop=True)),
+    ("video_loop_duration", _video(VIDEO, loop=True, duration="10s")),
+    ("video_loop_hdr", _video(VIDEO, loop=True, hdr=True)),
+    ("video_hdr_reframe", _video(REFRAME, hdr=True)),
+    ("video_hdr_draft", _video(VIDEO, hdr=True, resolution="360p")),
+    ("video_exr_needs_hdr", _video(VIDEO, exr_export=True)),
+    ("video_keyframes_type", _video(VIDEO_EDIT, keyframes=[URL], keyframe_indexes=[0])),
+    ("video_keyframe_indexes_length", _video(VIDEO, keyframes=[URL, URL], keyframe_indexes=[0])),
+    (
+        "video_keyframe_index_beyond_5s",
+        _video(VIDEO, duration="5s", keyframes=[URL], keyframe_indexes=[121]),
+    ),
+    ("video_keyframes_start_frame", _video(VIDEO, keyframes=[URL], start_frame=URL)),
+    ("video_keyframes_end_frame", _video(VIDEO, keyframes=[URL], end_frame=URL)),
+    ("video_keyframes_loop", _video(VIDEO, keyframes=[URL], loop=True)),
+    ("video_edit_type", _video(VIDEO, edit={"strength": "flex_1"})),
+    (
+        "video_edit_keyframe_indexes_length",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL], "keyframe_indexes": [0, 1]}),
+    ),
+    (
+        "video_edit_keyframes_start_frame",
+        _video(VIDEO_EDIT, edit={"keyframes": [URL]}, start_frame=URL),
+    ),
+    ("video_source_position_type", _video(VIDEO, source_position=POSITION)),
+    (
+        "not_an_image_or_video",
+        {**VIDEO_EDIT, "source": {"url": "https://example.com/a.mp4", "media_type": "text/plain"}},
+    ),
+    ("not_an_image", _video(VIDEO, start_frame={**URL, "media_type": "video/mp4"})),
+    ("url_not_fetchable", _video(VIDEO, keyframes=[URL, {"url": "http://example.com/b.png"}])),
 ]
 
 
@@ -100,9 +198,10 @@ def running(app: Any, **config: Any) -> Iterator[str]:
         sock.close()
 
 
-def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of a well-formed 8-bit RGB PNG: every chunk's CRC holds and the image
-    data inflates to exactly one filter byte plus three bytes per pixel per row."""
+def png_size(data: bytes, alpha: bool = False) -> tuple[int, int]:
+    """(width, height) of a well-formed 8-bit RGB PNG (RGBA with ``alpha``): every chunk's CRC
+    holds and the image data inflates to exactly one filter byte plus three (four) bytes per
+    pixel per row."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks, idat = 8, [], b""
     while pos < len(data):
@@ -117,8 +216,8 @@ def png_size(data: bytes) -> tuple[int, int]:
         pos += 12 + length
     assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
     width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
-    assert (depth, colour) == (8, 2)
-    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+    assert (depth, colour) == (8, 6 if alpha else 2)
+    assert len(zlib.decompress(idat)) == height * (1 + (4 if alpha else 3) * width)
     return width, height
 
 
@@ -206,3 +305,133 @@ def raw_request(method: str, path: str, body: bytes, headers: dict[str, str], po
     lines += [f"{k}: {v}" for k, v in headers.items()]
     lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# ---------------------------------------------------------------- MP4 (ISO base media) files
+
+_CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl"})
+
+
+def boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
+    """The boxes in ``data[start:end]`` as ``(type, payload start, payload end)``: each size
+    at least its header and the boxes exactly filling the range."""
+    end = len(data) if end is None else end
+    found, pos = [], start
+    while pos < end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        assert 8 <= size <= end - pos, (kind, size)
+        found.append((kind, pos + 8, pos + size))
+        pos += size
+    assert pos == end
+    return found
+
+
+def box_tree(data: bytes, start: int = 0, end: int | None = None) -> dict[bytes, Any]:
+    """The box structure: a container's children by type (each type once), a leaf's payload."""
+    tree: dict[bytes, Any] = {}
+    for kind, begin, finish in boxes(data, start, end):
+        assert kind not in tree, kind
+        tree[kind] = box_tree(data, begin, finish) if kind in _CONTAINERS else data[begin:finish]
+    return tree
+
+
+class _RbspReader:
+    """H.264 RBSP bits: ``u(n)`` and ``ue(v)`` (emulation prevention bytes removed first)."""
+
+    def __init__(self, nal: bytes) -> None:
+        self.bits = "".join(f"{b:08b}" for b in nal.replace(b"\x00\x00\x03", b"\x00\x00"))
+        self.pos = 0
+
+    def u(self, n: int) -> int:
+        value = int(self.bits[self.pos : self.pos + n] or "0", 2)
+        self.pos += n
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.bits[self.pos] == "0":
+            zeros += 1
+            self.pos += 1
+        return self.u(zeros + 1) - 1
+
+
+def sps_size(sps: bytes) -> tuple[int, int]:
+    """(width, height) an H.264 Baseline sequence parameter set NAL unit declares."""
+    bits = _RbspReader(sps[1:])
+    assert sps[0] & 0x1F == 7
+    profile = bits.u(8)
+    bits.u(16)  # constraint flags, level
+    assert profile in (66, 77, 88)  # no chroma or bit depth fields in these profiles
+    bits.ue()  # seq_parameter_set_id
+    bits.ue()  # log2_max_frame_num_minus4
+    poc = bits.ue()
+    assert poc == 2
+    bits.ue()  # max_num_ref_frames
+    bits.u(1)
+    width, height = (bits.ue() + 1) * 16, (bits.ue() + 1) * 16
+    assert bits.u(1) == 1  # frame_mbs_only_flag
+    bits.u(1)
+    if bits.u(1):  # frame cropping, in units of two samples
+        left, right, top, bottom = (bits.ue() for _ in range(4))
+        width -= 2 * (left + right)
+        height -= 2 * (top + bottom)
+    return width, height
+
+
+def mp4_summary(data: bytes) -> dict[str, Any]:
+    """What a well-formed single-track H.264 MP4 holds: ``ftyp``, ``moov`` and ``mdat`` boxes
+    that fill the file; its sample tables agree (counts, sizes, the one chunk's offset inside
+    ``mdat``); every sample is length-prefixed NAL units filling it exactly."""
+    top = boxes(data)
+    assert [kind for kind, _, _ in top] == [b"ftyp", b"moov", b"mdat"]
+    tree = box_tree(data)
+    assert tree[b"ftyp"][:4] == b"isom"
+    trak = tree[b"moov"][b"trak"]
+    mdia, stbl = trak[b"mdia"], trak[b"mdia"][b"minf"][b"stbl"]
+    assert mdia[b"hdlr"][8:12] == b"vide"
+    _, _, timescale, duration = struct.unpack(">IIII", mdia[b"mdhd"][4:20])
+    width, height = (n >> 16 for n in struct.unpack(">II", trak[b"tkhd"][-8:]))
+    stsd = stbl[b"stsd"]
+    assert struct.unpack(">I", stsd[4:8]) == (1,)
+    [(entry, begin, finish)] = boxes(stsd, 8)
+    assert entry == b"avc1"
+    assert struct.unpack(">HH", stsd[begin + 24 : begin + 28]) == (width, height)
+    [(avcc, config, config_end)] = boxes(stsd, begin + 78, finish)
+    assert avcc == b"avcC"
+    avc = stsd[config:config_end]
+    assert avc[0] == 1 and avc[4] == 0xFF and avc[5] == 0xE1
+    (sps_length,) = struct.unpack(">H", avc[6:8])
+    sps = avc[8 : 8 + sps_length]
+    assert avc[8 + sps_length] == 1
+    (pps_length,) = struct.unpack(">H", avc[9 + sps_length : 11 + sps_length])
+    assert avc[11 + sps_length] & 0x1F == 8 and 11 + sps_length + pps_length == len(avc)
+    assert tuple(avc[1:4]) == tuple(sps[1:4])
+    [(count, delta)] = [struct.unpack(">II", stbl[b"stts"][8:16])]
+    assert struct.unpack(">I", stbl[b"stts"][4:8]) == (1,)
+    sample_size, samples = struct.unpack(">II", stbl[b"stsz"][4:12])
+    sizes = struct.unpack(f">{samples}I", stbl[b"stsz"][12:])
+    assert sample_size == 0 and samples == count and duration == count * delta
+    assert struct.unpack(">IIII", stbl[b"stsc"][4:20]) == (1, 1, samples, 1)
+    (syncs,) = struct.unpack(">I", stbl[b"stss"][4:8])
+    sync = struct.unpack(f">{syncs}I", stbl[b"stss"][8:])
+    (chunks, offset) = struct.unpack(">II", stbl[b"stco"][4:12])
+    _, mdat_start, mdat_end = top[2]
+    assert chunks == 1 and offset == mdat_start and sum(sizes) == mdat_end - mdat_start
+    kinds, pos = [], offset
+    for size in sizes:
+        units, end = [], pos + size
+        while pos < end:
+            (length,) = struct.unpack(">I", data[pos : pos + 4])
+            units.append(data[pos + 4] & 0x1F)
+            pos += 4 + length
+        assert pos == end
+        kinds.append(units)
+    return {
+        "size": (width, height),
+        "sps_size": sps_size(sps),
+        "frames": samples,
+        "seconds": duration / timescale,
+        "fps": timescale / delta,
+        "syncs": list(sync),
+        "nal_types": kinds,
+    }

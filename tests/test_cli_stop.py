@@ -148,3 +148,22 @@ def test_main_answers_an_interrupt_with_one_line(
     monkeypatch.setattr(batch, "check_batch", interrupted)
     assert cli.main(["check", str(requests)]) == 130
     assert capsys.readouterr().err == "luma-schema: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("signum", "line"),
+    [(signal.SIGINT, "luma-schema: interrupted\n"), (signal.SIGTERM, "luma-schema: terminated\n")],
+)
+def test_a_stop_while_the_command_starts_up_is_one_line(signum: int, line: str) -> None:
+    # The entry point answers signals before it imports the command line or the engine: a stop
+    # in that window (here: right after the entry module ran, nothing else imported) is the same
+    # one line and the same end as later.
+    code = (
+        "import os, sys, time\n"
+        "import luma_schema._cli.start\n"
+        f"os.kill(os.getpid(), {int(signum)})\n"
+        "time.sleep(10)\n"
+        "print('not stopped', file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (-signum, line)

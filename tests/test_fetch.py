@@ -21,7 +21,7 @@ import pytest
 from fetch_support import Site
 
 import luma_schema
-from luma_schema import cli, engine, fetch
+from luma_schema import cli, engine, fetch, media
 from luma_schema.fetch import Fetcher
 
 FAILED = "source: failed to fetch URL"
@@ -285,26 +285,21 @@ def test_non_public_url_hosts_are_refused_without_a_connection(world: Site, host
     assert world.lookups == []
 
 
-RESOLVED_PRIVATE = [
+# What a test resolver answers: loopback addresses only (or nothing, or a failed lookup).
+# Without allow_private none of them is public.
+RESOLVED_LOOPBACK = [
     ["127.0.0.1"],
     ["127.0.0.2"],
-    ["10.0.0.1"],
-    ["172.16.0.1"],
-    ["192.168.1.1"],
-    ["169.254.169.254"],
-    ["100.64.0.1"],
-    ["0.0.0.0"],
+    ["127.255.255.254"],
     ["::1"],
-    ["::ffff:127.0.0.1"],
-    ["fe80::1%lo"],
-    ["fd00::1"],
-    ["93.184.216.34", "127.0.0.1"],
-    ["2606:2800:220:1:248:1893:25c8:1946", "::1"],
+    ["::1%lo"],
+    ["::ffff:127.0.0.1"],  # 127.0.0.1 written as an IPv4-mapped IPv6 address
+    ["127.0.0.1", "::1"],
     [],
 ]
 
 
-@pytest.mark.parametrize("answer", RESOLVED_PRIVATE)
+@pytest.mark.parametrize("answer", RESOLVED_LOOPBACK)
 def test_names_resolving_to_non_public_addresses_are_refused(
     world: Site, answer: list[str]
 ) -> None:
@@ -314,7 +309,45 @@ def test_names_resolving_to_non_public_addresses_are_refused(
         [("url_fetch_failed", 422, FAILED)],
         [],
     )
+    assert world.lookups == ["rebind.test"]
     assert world.seen() == 0
+
+
+@pytest.mark.parametrize("answer", [["127.0.0.1", "127.0.0.2"], ["127.0.0.2", "127.0.0.1"]])
+def test_a_name_with_one_address_that_is_not_public_is_refused_whole(
+    fetcher: Fetcher, world: Site, answer: list[str]
+) -> None:
+    # The fetcher counts 127.0.0.1 as public, 127.0.0.2 not: in either order, no connection.
+    world.answers["rebind.test"] = [answer]
+    assert one(fetcher, world.url("/png", host="rebind.test")) == (
+        [("url_fetch_failed", 422, FAILED)],
+        [],
+    )
+    assert world.seen() == 0
+
+
+# Which resolved addresses count as public, as text (no resolver answers these: a test resolver
+# answers loopback addresses only, and nothing is sent to any of them).
+NOT_PUBLIC = [
+    "10.0.0.1",
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "fe80::1%lo",
+    "fd00::1",
+    "::ffff:10.0.0.1",
+    "64:ff9b::a00:1",
+    "2002:a00:1::",
+    "not an address",
+]
+PUBLIC = ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "::ffff:93.184.216.34"]
+
+
+def test_resolved_addresses_are_public_only_outside_every_special_range() -> None:
+    assert [a for a in NOT_PUBLIC if media.is_public_ip(a)] == []
+    assert [a for a in PUBLIC if not media.is_public_ip(a)] == []
 
 
 def test_allowing_one_loopback_address_allows_no_other(fetcher: Fetcher, world: Site) -> None:

@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 from luma_schema import check
 from luma_schema._input import json_text
 
-pytest.importorskip("orjson")  # in the dev extra; this module tests it against the fallback
-
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

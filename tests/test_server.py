@@ -20,12 +20,14 @@ import pytest
 from pydantic import BaseModel
 from server_support import (
     AUTH,
+    GENERATION_ID,
     PNG_1PX,
     RULE_CASES,
     URL,
     content,
     expected,
     jpeg_size,
+    mp4_summary,
     png_size,
     read_response,
     running,
@@ -41,6 +43,7 @@ from luma_schema.server import asgi
 from luma_schema.server import mock as mock_module
 from luma_schema.server.body import BODY_TOO_LARGE
 from luma_schema.server.run import API_KEY_ENV
+from luma_schema.server.video import FPS, frame_size
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -171,6 +174,135 @@ def test_polling_moves_queued_processing_completed_with_a_real_image(
     assert measure(image.content) == size
 
 
+VIDEO = {"model": "ray-3.2", "type": "video", "prompt": "a slow pan"}
+
+
+def _outputs(http: httpx.Client) -> str:
+    return str(http.base_url).rstrip("/") + "/mock/outputs"
+
+
+SOURCE = {"generation_id": GENERATION_ID}
+
+
+@pytest.mark.parametrize(
+    ("payload", "seconds", "aspect_ratio"),
+    [
+        (VIDEO, 5, None),
+        ({**VIDEO, "aspect_ratio": "9:16", "video": {"duration": "10s"}}, 10, "9:16"),
+        (
+            {**VIDEO, "video": {"duration": "5s", "keyframes": [URL], "keyframe_indexes": [0]}},
+            5,
+            None,
+        ),
+        # A video_edit's length and frame are its source's: the mock's defaults.
+        (
+            {**VIDEO, "type": "video_edit", "source": SOURCE, "aspect_ratio": "1:1"},
+            5,
+            None,
+        ),
+        (
+            {**VIDEO, "type": "video_reframe", "source": SOURCE, "aspect_ratio": "21:9"},
+            5,
+            "21:9",
+        ),
+    ],
+)
+def test_a_video_generation_completes_with_one_mp4(
+    http: httpx.Client,
+    clock: server.MockClock,
+    payload: dict[str, Any],
+    seconds: int,
+    aspect_ratio: str | None,
+) -> None:
+    created = _create(http, payload)
+    assert (created["type"], created["model"], created["output"]) == (
+        payload["type"],
+        "ray-3.2",
+        [],
+    )
+    clock.advance(11)
+    done = _get(http, created["id"])
+    assert done == {**created, "state": "completed", "output": done["output"]}
+    [output] = done["output"]
+    assert output == {
+        "type": "video",
+        "url": f"{_outputs(http)}/{created['id']}.mp4",
+    }
+    response = httpx.get(output["url"])
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    summary = mp4_summary(response.content)
+    assert summary["frames"] == seconds * FPS and summary["seconds"] == seconds
+    assert summary["size"] == frame_size(aspect_ratio)
+    assert httpx.get(output["url"]).content == response.content  # the same file each time
+
+
+def test_a_layering_generation_completes_with_an_image_per_layer(
+    http: httpx.Client, clock: server.MockClock
+) -> None:
+    created = _create(http, {"type": "layering", "source": URL, "layering": {"resolution": "2k"}})
+    clock.advance(11)
+    done = _get(http, created["id"])
+    outputs = done["output"]
+    assert len(outputs) >= 2
+    layers = [output["layer"] for output in outputs]
+    assert [layer["index"] for layer in layers] == list(range(len(outputs)))
+    assert all(
+        set(layer) == {"index", "label", "description", "alpha_hint"}
+        and all(isinstance(layer[k], str) and layer[k] for k in ("label", "description"))
+        for layer in layers
+    )
+    assert [layer["alpha_hint"] for layer in layers][-1] == "none"  # the background is last
+    assert {layer["alpha_hint"] for layer in layers} <= {"soft", "hard", "none"}
+    for output in outputs:
+        assert output["type"] == "image"
+        assert output["url"] == f"{_outputs(http)}/{created['id']}-{output['layer']['index']}.png"
+        image = httpx.get(output["url"])
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+        opaque = output["layer"]["alpha_hint"] == "none"
+        assert png_size(image.content, alpha=not opaque) == (64, 64)
+    # The models read it (the layer included).
+    generation = luma_schema.Generation.model_validate(done)
+    assert [o.layer.index for o in generation.output if o.layer] == list(range(len(outputs)))
+
+
+def test_outputs_are_named_for_their_kind(http: httpx.Client, clock: server.MockClock) -> None:
+    video = _create(http, VIDEO)["id"]
+    layers = _create(http, {"type": "layering", "source": URL})["id"]
+    image = _create(http, {"prompt": "x"})["id"]
+    clock.advance(11)
+    for name in (
+        f"{video}.png",
+        f"{video}-0.mp4",
+        f"{layers}.png",
+        f"{layers}-9.png",
+        f"{layers}-0.mp4",
+        f"{image}-0.png",
+        f"{image}.mp4",
+    ):
+        response = http.get(f"/mock/outputs/{name}")
+        assert (response.status_code, response.json()) == NOT_FOUND, name
+
+
+@pytest.mark.parametrize(
+    ("payload", "headers"),
+    [
+        (VIDEO, {"X-Mock-Fail": "corrupt_input"}),
+        ({"type": "layering", "source": URL, "prompt": "[mock-fail:corrupt_input]"}, {}),
+    ],
+)
+def test_failure_injection_ends_a_video_or_layering_generation_failed(
+    http: httpx.Client, clock: server.MockClock, payload: dict[str, Any], headers: dict[str, str]
+) -> None:
+    created = _create(http, payload, **headers)
+    clock.advance(11)
+    failed = _get(http, created["id"])
+    assert (failed["state"], failed["failure_code"], failed["output"]) == (
+        "failed",
+        "corrupt_input",
+        [],
+    )
+
+
 @pytest.mark.parametrize("code", catalog.FAILURE_CODES)
 def test_x_mock_fail_ends_failed_with_that_code(
     http: httpx.Client, clock: server.MockClock, code: str
@@ -182,7 +314,9 @@ def test_x_mock_fail_ends_failed_with_that_code(
     assert failed["failure_reason"] == catalog.MOCK_FAILURE_REASON.format(code=code)
 
 
-def test_a_prompt_marker_also_fails_the_generation(http: httpx.Client, clock: server.MockClock) -> None:
+def test_a_prompt_marker_also_fails_the_generation(
+    http: httpx.Client, clock: server.MockClock
+) -> None:
     created = _create(http, {"prompt": "a cat [mock-fail:rate_limited] on a mat"})
     clock.advance(11)
     assert _get(http, created["id"])["failure_code"] == "rate_limited"
@@ -215,8 +349,6 @@ def test_outputs_of_unknown_or_unfinished_generations_are_404(http: httpx.Client
     for name in (f"{created['id']}.jpeg", f"{created['id']}.png", "nope.png"):
         response = http.get(f"/mock/outputs/{name}")
         assert (response.status_code, response.json()) == NOT_FOUND
-
-
 
 
 @pytest.mark.parametrize(
@@ -393,7 +525,7 @@ def test_a_streamed_body_past_the_cap_is_413(small_cap: str) -> None:
     assert fits.status_code == 201
 
 
-def test_fetch_mode_checks_off_the_event_loop_with_the_same_static_answers() -> None:
+def test_fetch_mode_gives_the_same_static_answers() -> None:
     with (
         running(server.create_app(fetch=True, seed=2)) as url,
         httpx.Client(base_url=url, headers=AUTH) as client,
@@ -599,12 +731,51 @@ def test_luma_schema_serve_runs_the_mock() -> None:
 def test_serve_takes_its_key_from_api_key_or_the_environment() -> None:
     def status(url: str, token: str) -> int:
         headers = {"Authorization": f"Bearer {token}"}
-        return httpx.post(f"{url}/v1/generations", json={"prompt": "x"}, headers=headers).status_code
+        return httpx.post(
+            f"{url}/v1/generations", json={"prompt": "x"}, headers=headers
+        ).status_code
 
     with _serve("--api-key", "luma-api-flag", env={API_KEY_ENV: "luma-api-env"}) as url:
         assert [status(url, t) for t in ("luma-api-flag", "luma-api-env")] == [201, 401]
     with _serve(env={API_KEY_ENV: "luma-api-env"}) as url:
         assert [status(url, t) for t in ("luma-api-env", "My Auth Token")] == [201, 401]
+
+
+def test_serve_gives_urls_in_answers_under_its_base_url() -> None:
+    with _serve("--seed", "1", "--base-url", "https://mock.test/api/") as url:
+        created = httpx.post(f"{url}/v1/generations", json={"prompt": "x"}, headers=AUTH).json()
+        done = httpx.get(f"{url}/v1/generations/{created['id']}", headers=AUTH).json()
+        document = httpx.get(f"{url}/openapi.json").json()
+    assert done["output"][0]["url"] == f"https://mock.test/api/mock/outputs/{created['id']}.png"
+    assert document["servers"][0]["url"] == "https://mock.test/api"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "mock.test/api",
+        "ftp://mock.test",
+        "https://",
+        "https://mock.test/?q=1",
+        "https://mock.test/#f",
+        "https://mock.test:port/",
+        "https://mock test/",
+        "https://mock.test/\n",
+    ],
+)
+def test_a_base_url_that_is_no_absolute_http_url_is_refused(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        server.create_app(base_url=base_url)
+
+
+def test_serve_refuses_a_base_url_that_is_no_absolute_http_url() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "luma_schema", "serve", "--base-url", "mock.test:8000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "base_url must be an absolute" in result.stderr
 
 
 def test_serve_refuses_a_key_the_header_cannot_carry() -> None:
@@ -641,7 +812,9 @@ def test_a_new_generation_is_written_as_the_generic_serialiser_writes_it() -> No
     )
     for type_ in luma_schema.catalog.TYPES:
         for model in luma_schema.catalog.MODELS:
-            job = mock_module._Job(mock.new_id(), type_, model, mock.created_at(), 0.0, "png", None, None)
+            job = mock_module._Job(
+                mock.new_id(), type_, model, mock.created_at(), 0.0, "png", None, None
+            )
             expected = asgi._json_bytes(mock.generation(job, "queued", ""))
             assert mock_module._queued_json(job) == expected
             assert json.loads(expected)["state"] == "queued"

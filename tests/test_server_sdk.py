@@ -25,7 +25,7 @@ from luma_agents import (
     omit,
 )
 from luma_agents.types import Generation
-from server_support import RULE_CASES, expected, jpeg_size, png_size
+from server_support import GENERATION_ID, RULE_CASES, expected, jpeg_size, mp4_summary, png_size
 from starlette.testclient import TestClient
 
 from luma_schema import catalog, server
@@ -81,6 +81,37 @@ def test_every_valid_example_completes_when_the_clock_is_moved(
             assert image.headers["content-type"] == "image/jpeg" and jpeg_size(image.content)
         else:
             assert image.headers["content-type"] == "image/png" and png_size(image.content)
+
+
+def test_the_sdk_reads_video_and_layering_generations(
+    luma_mock: server.MockServer, client: Luma
+) -> None:
+    luma_mock.clock.freeze()
+    video = _create(
+        client,
+        {
+            "prompt": "a slow pan",
+            "model": "ray-3.2",
+            "type": "video_edit",
+            "source": {"generation_id": GENERATION_ID},
+            "video": {"edit": {"strength": "flex_2"}},
+        },
+    )
+    layers = _create(
+        client, {"prompt": "", "type": "layering", "source": {"generation_id": GENERATION_ID}}
+    )
+    luma_mock.clock.advance(luma_mock.delay)
+    done = client.generations.get(video.id)
+    assert (done.state, done.type, done.model) == ("completed", "video_edit", "ray-3.2")
+    [output] = done.output or []
+    assert output.type == "video" and output.layer is None
+    assert mp4_summary(httpx.get(output.url).content)["frames"] > 0
+    split = client.generations.get(layers.id)
+    assert split.type == "layering" and split.output
+    assert [(o.type, o.layer.index if o.layer else None) for o in split.output] == [
+        ("image", i) for i in range(len(split.output))
+    ]
+    assert split.output[-1].layer is not None and split.output[-1].layer.alpha_hint == "none"
 
 
 def test_a_frozen_clock_holds_the_state_still(luma_mock: server.MockServer, client: Luma) -> None:
@@ -287,5 +318,7 @@ def test_loading_the_plugin_imports_no_server_package() -> None:
         "import sys, luma_schema.pytest_plugin\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'httpx'}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == "[]", result.stderr

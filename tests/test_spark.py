@@ -30,6 +30,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
+    # The Python workers run this interpreter (with the extras), not whatever python3 is on PATH:
+    # PySpark reads the worker's interpreter from PYSPARK_PYTHON when it starts the context.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("luma-schema tests")

@@ -30,7 +30,9 @@ from luma_schema.expr import (
     All,
     Call,
     Const,
+    Equals,
     Expr,
+    In,
     Member,
     Position,
     Value,
@@ -102,7 +104,7 @@ def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
 # Functions whose result is never None: a value computed from a given one is given too.
 _NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
 # Functions of short texts that clients repeat: their results are kept (bounded).
-_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format"})
+_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format", "media_family"})
 _SEEN_MAX: Final = 4096
 _SEEN_LENGTH: Final = 2048
 
@@ -230,6 +232,7 @@ class Compiler:
         image_exprs = [s.rule.predicate() for s in self._image_rules()]
         image_exprs += [a.when for a in self.image_advice if a.when is not None]
         self.image_value_paths = sorted(expr.paths(*image_exprs))
+        self.split = self._split(image_exprs)
         self._unsupported = self._check_supported()
         ns.bind("refuse", refuse)
         ns.bind("new", object.__new__)
@@ -245,6 +248,31 @@ class Compiler:
             self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
         else:
             self.ordered = None
+
+    def _split(self, image_exprs: list[Expr]) -> tuple[str, tuple[Any, ...]] | None:
+        """The top-level text field the rules' conditions test most, and every value they name
+        (its default first): a shape's compiled path branches on it."""
+        counts: dict[str, int] = {}
+        values: dict[str, set[Any]] = {}
+        top = {f.name: f for f in self.fields if f.type is JsonType.STRING}
+        exprs = [s.rule.predicate() for s in self.steps if not isinstance(s, tuple)]
+        exprs += [a.when for a in self.request_advice if a.when is not None] + image_exprs
+        for e in exprs:
+            for node in walk(e):
+                if (
+                    isinstance(node, In | Equals)
+                    and isinstance(node.x, Value)
+                    and node.x.path in top
+                ):
+                    named = node.values if isinstance(node, In) else {node.value}
+                    counts[node.x.path] = counts.get(node.x.path, 0) + 1
+                    values.setdefault(node.x.path, set()).update(named)
+        if not counts:
+            return None
+        path = max(counts, key=lambda p: (counts[p], p))
+        default = top[path].default
+        ordered = sorted((v for v in values[path] if isinstance(v, str)), key=lambda v: (v != default, v))
+        return path, tuple(ordered)
 
     def _check_supported(self) -> str | None:
         """Why this catalogue cannot be compiled (the diagnosis then answers everything)."""
@@ -465,7 +493,41 @@ class Compiler:
         if unknown:
             lines.append("    warned = True")
         shape_const = self.ns.constant(shape)
-        self._references("    ", lines, known, shape_const)
+        split = self.split
+        if split is None or split[0] not in shape:
+            self._decide(lines, "    ", known, given, present, names_, finisher, shape_const)
+        else:
+            # One branch for each value of the field the rules' conditions read most (the
+            # type): its rules fold to what that value leaves to test.
+            path, values = split
+            keyword = "if"
+            for value in values:
+                lines.append(f"    {keyword} {names_.value(path)} == {value!r}:")
+                keyword = "elif"
+                branch = {**known, Value(path): value}
+                self._decide(lines, "        ", branch, given, present, names_, finisher, shape_const)
+            lines.append("    else:")
+            self._decide(lines, "        ", known, given, present, names_, finisher, shape_const)
+        if not any("warned = True" in line for line in lines):
+            lines.remove("    warned = False")
+        return "\n".join(lines) + "\n"
+
+    def _decide(
+        self,
+        lines: list[str],
+        indent: str,
+        known: dict[Expr, Any],
+        given: set[Expr],
+        present: set[Expr],
+        names_: _Names,
+        finisher: str,
+        shape_const: str,
+    ) -> None:
+        """The references, the request's warnings and its rules, with ``known`` folded in: a
+        refusal or an acceptance (the JSON types are read already)."""
+        warned_before = any("warned = True" in line for line in lines)
+        start = len(lines)
+        self._references(indent, lines, known, shape_const)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
         # whether it has any (its warnings are the references' and these, when these cannot
         # fire whatever the rules mark), and an acceptance knows what it has.
@@ -473,12 +535,10 @@ class Compiler:
             assert a.when is not None
             when = fold(a.when, known, frozenset(given), frozenset(present))
             if when == Const(True):
-                lines.append("    warned = True")
+                lines.append(f"{indent}warned = True")
             elif when != Const(False):
-                lines.append(f"    if {render(when, names_)}: warned = True")
-        warns = any("warned = True" in line for line in lines)
-        if not warns:
-            lines.remove("    warned = False")
+                lines.append(f"{indent}if {render(when, names_)}: warned = True")
+        warns = warned_before or any("warned = True" in line for line in lines[start:])
         quiet = "not warned" if warns else "True"
         for step in self.steps:
             if isinstance(step, tuple):
@@ -490,20 +550,18 @@ class Compiler:
             violation = self._violation(step, names_, known, given, present, repr(rule.path))
             refusal = f"return refuse({violation}, {finisher}, p, {quiet})"
             if holds == Const(False):
-                lines.append(f"    {refusal}")
-                break
-            lines.append(f"    if not {render(holds, names_)}: {refusal}")
-        else:
-            lines += [
-                # Report.accepted, inlined: the commonest answer is made without a call.
-                "    r = new(Report)",
-                "    r._first = None",
-                "    r._warnings = None if warned else ()" if warns else "    r._warnings = ()",
-                f"    r._finisher = {finisher}",
-                "    r._payload = p",
-                "    return r",
-            ]
-        return "\n".join(lines) + "\n"
+                lines.append(f"{indent}{refusal}")
+                return
+            lines.append(f"{indent}if not {render(holds, names_)}: {refusal}")
+        lines += [
+            # Report.accepted, inlined: the commonest answer is made without a call.
+            f"{indent}r = new(Report)",
+            f"{indent}r._first = None",
+            f"{indent}r._warnings = None if warned else ()" if warns else f"{indent}r._warnings = ()",
+            f"{indent}r._finisher = {finisher}",
+            f"{indent}r._payload = p",
+            f"{indent}return r",
+        ]
 
     def _violation(
         self,

@@ -16,8 +16,9 @@ the bodies held at once by an app are bounded (``install(app, max_inflight_bytes
 The mock (:func:`create_app`, :class:`MockServer`, ``luma-schema serve``) answers
 ``POST /v1/generations`` with the exact status and ``{"detail": ...}`` of the request rules, or
 ``201`` and a ``queued`` Generation that moves to ``processing`` and ``completed`` (or
-``failed``, on request) while it is polled with ``GET /v1/generations/{id}``; its output URL
-serves a real PNG or JPEG.
+``failed``, on request) while it is polled with ``GET /v1/generations/{id}``; its output URLs
+serve real files: a PNG or JPEG for the image types, an MP4 for the video types, a PNG per
+layer (each output carrying its ``layer``) for ``layering``.
 """
 
 from __future__ import annotations

@@ -17,11 +17,17 @@ import functools
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, Final
 
-import fastapi.routing
-from fastapi import FastAPI
-from fastapi.exception_handlers import request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+try:
+    import fastapi.routing
+    from fastapi import FastAPI
+    from fastapi.exception_handlers import request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.routing import APIRoute
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "luma_schema.server.RawBodyRoute needs the 'fastapi' extra: "
+        "pip install 'luma-schema[fastapi]'"
+    ) from exc
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute

@@ -1,4 +1,5 @@
-"""Small, valid PNG and JPEG images for the mock's outputs, written without an imaging library."""
+"""Small, valid PNG and JPEG images for the mock's outputs (and the RGBA layers of a layering
+output), written without an imaging library."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["MEDIA_TYPES", "output_image"]
+__all__ = ["LAYERS", "MEDIA_TYPES", "layer_image", "output_image"]
+
+Pixel = Callable[[int, int], tuple[int, ...]]
 
 
-def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
+def _png(width: int, height: int, pixel: Pixel, alpha: bool = False) -> bytes:
+    """8-bit RGB, or RGBA with ``alpha`` (``pixel`` then gives four components)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
@@ -18,7 +23,7 @@ def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, in
     rows = b"".join(
         b"\x00" + bytes(c for x in range(width) for c in pixel(x, y)) for y in range(height)
     )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if alpha else 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -50,7 +55,7 @@ class _Bits:
         return bytes(self.out)
 
 
-def _jpeg(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
+def _jpeg(width: int, height: int, pixel: Pixel) -> bytes:
     """A baseline JFIF image: YCbCr, no subsampling, each 8x8 block one colour (sampled at its
     centre), so only DC coefficients are coded.  ``width`` and ``height`` are multiples of 8."""
 
@@ -75,7 +80,7 @@ def _jpeg(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, i
     predictors = [0, 0, 0]
     for by in range(height // 8):
         for bx in range(width // 8):
-            r, g, b = pixel(bx * 8 + 4, by * 8 + 4)
+            r, g, b = pixel(bx * 8 + 4, by * 8 + 4)[:3]
             ycc = (
                 0.299 * r + 0.587 * g + 0.114 * b,
                 128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
@@ -117,3 +122,32 @@ def output_image(output_format: str, aspect_ratio: str | None, key: str) -> byte
         return (r0 + 255 * x // width) % 256, (g0 + 255 * y // height) % 256, b0
 
     return _ENCODERS[output_format](width, height, pixel)
+
+
+# The layers of a layering output, front to back; the last is the background (lib: the mock's).
+LAYERS: Final = (
+    ("subject", "The main subject of the source image, cut out", "soft"),
+    ("object", "An object standing in front of the background", "hard"),
+    ("background", "The background, with the layers in front of it removed", "none"),
+)
+
+
+def layer_image(index: int, key: str) -> bytes:
+    """Layer ``index`` of :data:`LAYERS` as a 64x64 PNG: RGBA with its shape in the alpha
+    channel (a disc with a soft edge, a hard-edged rectangle), the background opaque RGB."""
+    size = _SHORT_SIDE
+    tint = zlib.crc32(f"{key}/{index}".encode())
+    colour = (tint & 0xFF, (tint >> 8) & 0xFF, (tint >> 16) & 0xFF)
+    alpha_hint = LAYERS[index][2]
+    if alpha_hint == "none":
+        return _png(size, size, lambda x, y: (colour[0], (colour[1] + 2 * y) % 256, colour[2]))
+
+    def shape(x: int, y: int) -> tuple[int, int, int, int]:
+        if alpha_hint == "soft":
+            distance = ((x - size / 2) ** 2 + (y - size / 2) ** 2) ** 0.5
+            alpha = max(0, min(255, round((size / 3 - distance) * 32)))
+        else:
+            alpha = 255 if size // 8 <= x < size // 2 and size // 2 <= y < size - size // 8 else 0
+        return (*colour, alpha)
+
+    return _png(size, size, shape, alpha=True)

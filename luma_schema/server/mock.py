@@ -6,6 +6,7 @@ import functools
 import hmac
 import re
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luma_schema import catalog
-from luma_schema.engine import RequestError, request_field
+from luma_schema.engine import FetchViolations, RequestError, request_field
 from luma_schema.server.asgi import (
     _JSON,
     _JSON_TYPE,
@@ -46,7 +47,9 @@ from luma_schema.server.body import (
     _header,
     read,
 )
-from luma_schema.server.images import MEDIA_TYPES, output_image
+from luma_schema.server.images import LAYERS, MEDIA_TYPES, layer_image, output_image
+from luma_schema.server.video import MEDIA_TYPE as VIDEO_MEDIA_TYPE
+from luma_schema.server.video import output_video
 
 __all__ = ["MockClock", "create_app"]
 
@@ -72,6 +75,11 @@ def _timestamp(seconds: int) -> str:
 
 
 _OUTPUTS: Final = "/mock/outputs"
+# What each type's generation puts out: one image, one video, or one image per layer.
+_VIDEO_OUTPUT: Final = catalog.MOCK_VIDEO_OUTPUT_TYPE
+_VIDEO_FORMAT, _LAYER_FORMAT = "mp4", "png"
+_SECONDS: Final = 5  # a video without video.duration (a video_edit's matches its source: 5 s)
+_OUTPUT_NAME: Final = re.compile(r"(?P<id>[0-9a-f-]{36})(?:-(?P<layer>[0-9]))?\.(?P<ext>[a-z0-9]+)")
 # One OpenAPI document per address the mock is reached at (its listening sockets: a few).
 _MAX_DOCUMENTS: Final = 16
 
@@ -84,6 +92,7 @@ class _Job:
         "format",
         "id",
         "model",
+        "seconds",
         "started",
         "type",
     )
@@ -98,6 +107,7 @@ class _Job:
         format: str,
         aspect_ratio: str | None,
         failure: str | None,
+        seconds: int = 0,
     ) -> None:
         self.id = id
         self.type = type
@@ -107,15 +117,17 @@ class _Job:
         self.format = format
         self.aspect_ratio = aspect_ratio
         self.failure = failure
+        self.seconds = seconds
 
     id: str
     type: str
     model: str
     created_at: str
     started: float
-    format: str
+    format: str  # of the outputs: png or jpeg (images, layers), mp4 (videos)
     aspect_ratio: str | None
     failure: str | None
+    seconds: int  # a video's length
 
 
 # A token of printable ASCII; inner spaces allowed (the official SDK's generated tests send
@@ -213,7 +225,7 @@ class _Mock:
     def __init__(
         self,
         *,
-        fetch: bool,
+        fetch: bool | FetchViolations,
         delay: float,
         seed: int | None,
         clock: Callable[[], float],
@@ -263,10 +275,9 @@ class _Mock:
         return _QUEUED if elapsed < self.delay / 2 else _PROCESSING
 
     def generation(self, job: _Job, state: str, base_url: str) -> dict[str, Any]:
-        output = []
+        output: list[dict[str, Any]] = []
         if state == _COMPLETED:
-            url = f"{base_url}{_OUTPUTS}/{job.id}.{job.format}"
-            output = [{"type": catalog.MOCK_OUTPUT_TYPE, "url": url}]
+            output = _outputs(job, f"{base_url}{_OUTPUTS}/{job.id}")
         failed = state == _FAILED
         return {
             "id": job.id,
@@ -337,12 +348,13 @@ class _Mock:
             status, detail = report.to_response()
             return status, _json_bytes(detail), ()
         if failure is None:
-            prompt = request_field(report, "prompt")
+            prompt = request_field(report, "prompt") or ""  # a layering prompt is optional
             marked = _MARKER.search(prompt) if _MARKER_START in prompt else None
             failure = marked.group(1) if marked else None
+        kind = request_field(report, "type")
         job = _Job(
             id=self.new_id(),
-            type=request_field(report, "type"),
+            type=kind,
             model=request_field(report, "model"),
             created_at=self.created_at(),
             started=self.clock(),
@@ -350,6 +362,12 @@ class _Mock:
             aspect_ratio=request_field(report, "aspect_ratio"),
             failure=failure,
         )
+        if kind in catalog.VIDEO_TYPES:
+            job.format, job.seconds = _VIDEO_FORMAT, _seconds(report, kind)
+            if kind == "video_edit":  # its aspect ratio is its source's
+                job.aspect_ratio = None
+        elif kind == "layering":
+            job.format, job.aspect_ratio = _LAYER_FORMAT, None
         self.count += 1
         self.jobs[job.id] = job
         if len(self.jobs) > self.max_generations:
@@ -366,13 +384,53 @@ class _Mock:
         return _JSON(generation)
 
     async def output(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        stem, _, suffix = name.rpartition(".")
-        job = self.jobs.get(stem) if _UUID.fullmatch(stem) else None
-        if job is None or suffix != job.format or self.state(job) != _COMPLETED:
+        """A completed generation's output: ``<id>.<format>`` (an image or a video), or
+        ``<id>-<index>.png`` (a layer)."""
+        found = _OUTPUT_NAME.fullmatch(request.path_params["name"])
+        job = self.jobs.get(found["id"]) if found and _UUID.fullmatch(found["id"]) else None
+        if (
+            found is None
+            or job is None
+            or found["ext"] != job.format
+            or (found["layer"] is not None) != (job.type == "layering")
+            or (found["layer"] is not None and int(found["layer"]) >= len(LAYERS))
+            or self.state(job) != _COMPLETED
+        ):
             return _detail(catalog.NOT_FOUND_STATUS, catalog.GENERATION_NOT_FOUND)
+        if found["layer"] is not None:
+            return Response(layer_image(int(found["layer"]), job.id), media_type=MEDIA_TYPES["png"])
+        if job.format == _VIDEO_FORMAT:
+            video = output_video(job.aspect_ratio, job.seconds, job.id)
+            return Response(video, media_type=VIDEO_MEDIA_TYPE)
         image = output_image(job.format, job.aspect_ratio, job.id)
         return Response(image, media_type=MEDIA_TYPES[job.format])
+
+
+def _outputs(job: _Job, stem: str) -> list[dict[str, Any]]:
+    """A completed job's outputs, under ``stem`` (the output URL without its suffix)."""
+    if job.type == "layering":
+        return [
+            {
+                "type": catalog.MOCK_OUTPUT_TYPE,
+                "url": f"{stem}-{index}.{job.format}",
+                "layer": {
+                    "index": index,
+                    "label": label,
+                    "description": description,
+                    "alpha_hint": alpha_hint,
+                },
+            }
+            for index, (label, description, alpha_hint) in enumerate(LAYERS)
+        ]
+    kind = _VIDEO_OUTPUT if job.format == _VIDEO_FORMAT else catalog.MOCK_OUTPUT_TYPE
+    return [{"type": kind, "url": f"{stem}.{job.format}"}]
+
+
+def _seconds(report: Any, kind: str) -> int:
+    """A video's length: its ``video.duration`` (a ``video_edit``'s is its source's)."""
+    video = request_field(report, "video")  # None when not given
+    duration = video.get("duration") if isinstance(video, dict) and kind != "video_edit" else None
+    return int(duration.rstrip("s")) if isinstance(duration, str) else _SECONDS
 
 
 def _queued_json(job: _Job) -> bytes:
@@ -429,19 +487,24 @@ def _mock_document(base_url: str, api_key: bool) -> dict[str, Any]:
     )
     not_found = paths[catalog.ENDPOINT + "/{id}"]["get"]["responses"][str(catalog.NOT_FOUND_STATUS)]
     image = {"schema": {"type": "string", "contentMediaType": "image/*"}}
+    video = {"schema": {"type": "string", "contentMediaType": VIDEO_MEDIA_TYPE}}
     paths[_OUTPUTS + "/{name}"] = {
         "get": {
             "operationId": "getMockOutput",
-            "summary": "Mock only: a completed generation's output image (no key needed)",
+            "summary": "Mock only: a completed generation's output image, layer or video "
+            "(no key needed)",
             "security": [],
             "parameters": [
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
             "responses": {
                 "200": {
-                    "description": "The image.",
+                    "description": "The image (PNG or JPEG), the layer (PNG) or the video (MP4).",
                     "headers": not_found["headers"],
-                    "content": {MEDIA_TYPES[f]: image for f in catalog.OUTPUT_FORMATS},
+                    "content": {
+                        **{MEDIA_TYPES[f]: image for f in catalog.OUTPUT_FORMATS},
+                        VIDEO_MEDIA_TYPE: video,
+                    },
                 },
                 str(catalog.NOT_FOUND_STATUS): not_found,
             },
@@ -480,9 +543,25 @@ class _MockApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+def _absolute_http_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and url.isprintable()
+        and " " not in url
+    )
+
+
 def create_app(
     *,
-    fetch: bool = False,
+    fetch: bool | FetchViolations = False,
     delay: float | None = None,
     seed: int | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -497,28 +576,41 @@ def create_app(
     ``delay``: seconds from ``queued`` to ``completed`` (``processing`` from half-way); the
     default is 3, or 0 with a ``seed``.  ``seed``: deterministic mode, seeded generation ids and
     ``created_at`` counting seconds from 2026-04-01.  ``clock``: what the states are timed by
-    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images.
+    (a :class:`MockClock` lets a test move it).  ``fetch``: also fetch URL images (``True``: the
+    default fetcher, extra ``fetch``; or a :class:`luma_schema.fetch.Fetcher`), awaited without
+    blocking the event loop, so a slow image holds up only its own request.
 
     ``api_key``: ``None`` accepts any non-empty bearer token, as mock servers of generated
     client test suites do; a string accepts that exact key only.  Either way a missing, empty
     or malformed ``Authorization`` is ``401``.
 
-    ``base_url``: the URL output images and the OpenAPI ``servers`` list are given under;
-    ``None``: the address of the socket the request came in on (never the ``Host`` header,
-    which the client controls).
+    ``base_url``: the URL output images and the OpenAPI ``servers`` list are given under (an
+    absolute ``http://`` or ``https://`` URL, without a query or fragment; a trailing ``/`` is
+    dropped); ``None``: the address of the socket the request came in on (never the ``Host``
+    header, which the client controls).
 
     ``max_body_bytes``: larger bodies are ``413``.  ``max_inflight_bytes``: the bodies being
     read and checked hold at most this many bytes together; one that does not fit is ``503``
     with ``Retry-After`` (``None``: no bound).  ``max_generations``: the oldest generations
     are forgotten beyond this many.  Failure injection: header ``X-Mock-Fail:
     <failure_code>``, or ``[mock-fail:<failure_code>]`` in the prompt, makes the generation end
-    ``failed`` with that code."""
+    ``failed`` with that code.
+
+    A completed generation's outputs: one image (``output_format``, at its aspect ratio) for
+    ``image`` and ``image_edit``; one ``{"type": "video"}`` MP4 for the video types (24 fps,
+    ``video.duration`` long, 5 s without one and for a ``video_edit``, whose length and frame
+    are its source's; 16:9 without an aspect ratio); three PNG layers for ``layering``, front
+    to back, each output with its ``layer``."""
     if delay is None:
         delay = 0.0 if seed is not None else 3.0
     if delay < 0 or max_body_bytes < 0 or max_generations < 1:
         raise ValueError("delay and max_body_bytes must be >= 0, max_generations >= 1")
     if api_key is not None and re.fullmatch(_TOKEN, api_key.encode("utf-8")) is None:
         raise ValueError("api_key must be printable ASCII, not empty, no surrounding spaces")
+    if base_url is not None and not _absolute_http_url(base_url):
+        raise ValueError(
+            "base_url must be an absolute http:// or https:// URL without a query or fragment"
+        )
     mock = _Mock(
         fetch=fetch,
         delay=delay,
