@@ -46,6 +46,7 @@ JSON_TYPES: Final = {
     JsonType.OBJECT: "object",
 }
 
+
 def _media_family(values: tuple[Any, ...]) -> dict[str, Any]:
     if not values or not set(values) <= {"image", "video"}:
         raise TypeError(f"media_family tests name image or video, not {values!r}")

@@ -436,8 +436,9 @@ def _allowed_with(rule: AllowedWith, t: _Target) -> None:
 
 
 def _not_together(rule: NotTogether, t: _Target) -> None:
+    # A body that is no object holds no values: no combination (`required` alone holds there).
     item = {
-        "not": cond.all_of([t.test(test) for test in rule.tests]),
+        "not": cond.all_of([{"type": "object"}, *(t.test(test) for test in rule.tests)]),
         "errorMessage": {"not": rule.render()},
     }
     t.note(item, rule)
@@ -718,7 +719,10 @@ class _References:
             return
         for name, chosen in groups.items():
             for cube in cond.cubes(atoms, chosen):
-                item = {"if": cond.cube_condition(cube, cat), "then": _placed(position, array, name)}
+                item = {
+                    "if": cond.cube_condition(cube, cat),
+                    "then": _placed(position, array, name),
+                }
                 self.choices.append(item)
 
 
@@ -824,4 +828,3 @@ def image_schema(cat: Catalogue | None = None) -> dict[str, Any]:
         return {"$schema": DIALECT, **_build(cat)[1]}
     document: dict[str, Any] = json.loads(_texts()[1])
     return document
-

@@ -138,6 +138,7 @@ def _conditions(rule: Rule) -> str:
 
 # ---------------------------------------------------------------- what breaks each kind
 
+
 def _length(r: Length, cat: Catalogue) -> str:
     unit = "items" if cat.paths[r.field].type is JsonType.ARRAY else "characters"
     if r.min == 1 and unit == "characters":
@@ -170,11 +171,12 @@ MISTAKES: Final[Mapping[type[Rule], _Mistake]] = {
     SameLength: lambda r, c: f"{_code(r.field)} and {_code(r.other)} of different lengths",
     RequiredFor: lambda r, c: f"Missing {_code(r.field)}",
     ForbiddenFor: lambda r, c: (
-        f"Providing {_code(r.field)} with "
-        + " or ".join(f'`{r.key}: "{v}"`' for v in r.among)
+        f"Providing {_code(r.field)} with " + " or ".join(f'`{r.key}: "{v}"`' for v in r.among)
     ),
     OnlyFor: lambda r, c: f'Providing {_code(r.field)} without `{r.key}: "{r.equals}"`',
-    MaxItemsFor: lambda r, c: f'More than {r.max} {_code(r.field)} items with `{r.key}: "{r.equals}"`',
+    MaxItemsFor: lambda r, c: (
+        f'More than {r.max} {_code(r.field)} items with `{r.key}: "{r.equals}"`'
+    ),
     AllowedWith: lambda r, c: (
         f'`{r.field}: "{r.equals}"` with {_code(r.other)} not one of '
         + ", ".join(r.allowed)
@@ -344,7 +346,12 @@ def _references(cat: Catalogue) -> list[str]:
         _code(f"{p}[i]" if f.items is not None else p) for p, f in cat.paths.items() if f.reference
     )
     rows = [
-        [_code(m.name), _kind(m), "always" if m.shown else "when given", _rules_of(cat, m.name, True)]
+        [
+            _code(m.name),
+            _kind(m),
+            "always" if m.shown else "when given",
+            _rules_of(cat, m.name, True),
+        ]
         for m in cat.reference_members
     ]
     return [
@@ -422,9 +429,7 @@ def _guide_era(cat: Catalogue) -> list[str]:
 
 def _document(cat: Catalogue) -> str:
     types = next((r.values for r in cat.rules if isinstance(r, OneOfFor)), ())
-    models = next(
-        (r.values for r in cat.rules if isinstance(r, OneOf) and r.field == "model"), ()
-    )
+    models = next((r.values for r in cat.rules if isinstance(r, OneOf) and r.field == "model"), ())
     lines = [
         f"# Validation of `POST {catalog.ENDPOINT}`",
         "",
