@@ -39,6 +39,7 @@ from starlette.routing import Route
 
 import luma_schema
 from luma_schema import catalog, server
+from luma_schema.export.jsonschema import generation_schema
 from luma_schema.server import asgi
 from luma_schema.server import mock as mock_module
 from luma_schema.server.body import BODY_TOO_LARGE
@@ -252,6 +253,14 @@ def test_a_layering_generation_completes_with_an_image_per_layer(
         for layer in layers
     )
     assert [layer["alpha_hint"] for layer in layers][-1] == "none"  # the background is last
+    # The exported response schema (and the OpenAPI document built from it) says so: a Layer
+    # with exactly these members, valid as given.
+    from jsonschema import Draft202012Validator
+
+    schema = generation_schema()
+    assert set(schema["$defs"]["Layer"]["required"]) == set(layers[0])
+    assert "layer" in schema["$defs"]["GenerationOutput"]["properties"]
+    Draft202012Validator(schema).validate(done)
     assert {layer["alpha_hint"] for layer in layers} <= {"soft", "hard", "none"}
     for output in outputs:
         assert output["type"] == "image"

@@ -329,11 +329,14 @@ def _object(
     t: _Types, prefix: str, table: tuple[Field, ...], title: str, lead: str = ""
 ) -> dict[str, Any]:
     """The type of an object whose members are ``table`` (``prefix``: their parent's path)."""
+    # An option's null default is left unsaid: null means absent there, and generators that
+    # read a default as "always present" (openapi-typescript's defaultNonNullable) would
+    # otherwise make every option a member the request must write.
     properties = {
         f.name: {
             **_described(t, t.fields[prefix + f.name]),
             **_nullable(t.fields[prefix + f.name], f),
-            **_default(f),
+            **(_default(f) if not prefix or f.default is not None else {}),
         }
         for f in table
     }
