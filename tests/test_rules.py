@@ -123,21 +123,28 @@ def test_right_rules_are_defined() -> None:
 
 def test_reprs_are_short() -> None:
     r = catalog.rule
-    assert repr(r("prompt_length")) == "Length(prompt_length, prompt, 1..6000)"
-    assert repr(r("prompt_missing")) == "Required(prompt_missing, prompt)"
-    assert repr(r("model_unknown")) == "OneOf(model_unknown, model in uni-1|uni-1-max)"
-    assert repr(r("source_required")) == "RequiredFor(source_required, source if type=image_edit)"
-    assert repr(r("source_forbidden")) == "OnlyFor(source_forbidden, source only if type=image_edit)"
+    assert repr(r("prompt_length")) == "Length(prompt_length, prompt, 1..6000 unless type in layering)"
+    assert repr(r("prompt_missing")) == "Required(prompt_missing, prompt unless type in layering)"
+    assert repr(r("model_unknown")) == "OneOf(model_unknown, model in uni-1|uni-1-max|ray-3.2)"
+    assert repr(r("source_required")) == (
+        "RequiredFor(source_required, source if type=image_edit|video_edit|video_reframe|layering)"
+    )
+    assert repr(r("source_forbidden")) == "ForbiddenFor(source_forbidden, no source if type=image)"
     assert repr(r("image_ref_max")) == "MaxItemsFor(image_ref_max, image_ref <= 9 if type=image)"
     assert repr(r("manga_portrait")) == (
         "AllowedWith(manga_portrait, style=manga needs aspect_ratio in 2:3|9:16|1:2|1:3)"
     )
     assert repr(r("url_and_data")) == "NotBoth(url_and_data, url, data)"
-    assert repr(r("url_or_data")) == "EitherOf(url_or_data, url | data)"
+    assert repr(r("url_or_data")) == "EitherOf(url_or_data, url | data | generation_id | file_id)"
     assert repr(r("media_type_required")) == "RequiredWith(media_type_required, media_type with data)"
     assert repr(r("base64_invalid")) == "Base64(base64_invalid, data)"
-    assert repr(r("image_too_large")) == "MaxBytes(image_too_large, data <= 52428800 bytes)"
-    assert repr(r("not_an_image")) == "ImageMediaType(not_an_image, media_type)"
+    assert repr(r("image_too_large")) == (
+        "MaxBytes(image_too_large, data <= 52428800 bytes unless @ in source, "
+        "type in video_edit|video_reframe, media_family(.media_type) in video)"
+    )
+    assert repr(r("not_an_image")) == (
+        "ImageMediaType(not_an_image, media_type unless @ in source, type in video_edit|video_reframe)"
+    )
     assert repr(r("url_not_fetchable")) == "PublicHttpsUrl(url_not_fetchable, url)"
     assert repr(r("url_fetch_failed")) == "Fetched(url_fetch_failed, url, 18s, 5 redirects)"
     assert repr(r("url_http_error")) == "HttpStatus(url_http_error, url < 400)"
@@ -161,8 +168,11 @@ def test_what_a_rule_reads_and_hides_follows_from_its_predicate() -> None:
     for rule_id in ("url_and_data", "url_or_data", "media_type_required"):
         assert r(rule_id).marks == "image"
     assert r("url_and_data").reads == ("data", "url")
+    assert r("url_or_data").reads == ("data", "file_id", "generation_id", "url")
     assert r("media_type_required").reads == ("data", "media_type")
-    assert r("image_too_large").reads == ("data",) and r("image_too_large").marks is None
+    # the size cap is for images: the declared media type says whether a video source is one
+    assert r("image_too_large").reads == ("data", "media_type")
+    assert r("image_too_large").marks is None
     assert r("url_fetch_failed").reads == ("url",) and r("body_not_object").reads == ()
     assert r("image_too_large").params() == {"member": "data", "max": 52_428_800, "max_mb": 50}
     assert r("aspect_ratio_invalid").params()["valid"] == "1:1, 1:2, 1:3, 16:9, 2:1, 2:3, 3:1, 3:2, 9:16"
@@ -214,8 +224,8 @@ CAT = catalog.CATALOGUE
             "every media reference must have the same members",
         ),
         (
-            lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", Scope.IMAGE, when=Given(Value("type"))),)),
-            "a: image advice reads the image's members only",
+            lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", Scope.IMAGE, when=Given(Member("nope"))),)),
+            "a: image advice reads unknown members ['nope']",
         ),
         (
             lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Value("nope")), at="x"),)),
@@ -236,18 +246,29 @@ def test_catalogue_lookups() -> None:
         CAT.rule("no_such_rule")
     with pytest.raises(KeyError):
         CAT.advice_by_id("no_such_advice")
-    assert [f.name for f in CAT.references] == ["source", "image_ref"]
-    assert [m.name for m in CAT.reference_members] == ["url", "data", "media_type"]
-    assert list(CAT.paths) == [f.name for f in catalog.FIELDS]
+    at_references = [path for path, f in CAT.paths.items() if f.reference]
+    assert at_references == [
+        "source",
+        "image_ref",
+        "video.start_frame",
+        "video.end_frame",
+        "video.keyframes",
+        "video.edit.keyframes",
+    ]
+    assert [f.name for f in CAT.references] == [path.rsplit(".", 1)[-1] for path in at_references]
+    assert [m.name for m in CAT.reference_members] == ["url", "data", "media_type", "generation_id", "file_id"]
+    assert [path for path in CAT.paths if "." not in path] == [f.name for f in catalog.FIELDS]
+    assert CAT.paths["video.edit.keyframes"].items is JsonType.OBJECT
 
 
 def test_extended_places_new_request_rules_before_the_image_rules() -> None:
     seed = Range("seed_range", 400, "{field} out of range", field="seed", min=0)
     more = CAT.extended(fields=(Field("seed", JsonType.INTEGER),), rules=(seed,))
     ids = [r.id for r in more.rules]
-    assert ids.index("seed_range") == ids.index("url_and_data") - 1
+    first_image_rule = next(r.id for r in CAT.rules if r.scope is Scope.IMAGE)
+    assert ids.index("seed_range") == ids.index(first_image_rule) - 1
     assert ids.index("seed_range") > ids.index("image_ref_max")
-    assert more.fields[-1].name == "seed" and CAT.fields[-1].name == "image_ref"
+    assert more.fields[-1].name == "seed" and more.fields[:-1] == CAT.fields
 
 
 # ---------------------------------------------------------------- predicates mean one thing

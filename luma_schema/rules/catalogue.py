@@ -59,7 +59,8 @@ class Catalogue:
             exprs = (a.when, *(e for _, e in a.params))
             read_values, read_members = expr_paths(*exprs), reads(*exprs)[1]
             if a.scope is Scope.IMAGE and not read_members <= members:
-                raise ValueError(f"{a.id}: image advice reads the image's members only")
+                unknown_members = sorted(read_members - members)
+                raise ValueError(f"{a.id}: image advice reads unknown members {unknown_members}")
             if a.scope is Scope.REQUEST and read_members:
                 raise ValueError(f"{a.id}: request advice reads no image member")
             if not read_values <= paths:
