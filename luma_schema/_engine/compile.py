@@ -17,18 +17,18 @@ are finished by the engine's diagnosis when their lists are read.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Final
 
 from luma_schema import expr
-from luma_schema._engine.codegen import Namespace, Rendering
+from luma_schema._engine.checks import Checks, Locals
+from luma_schema._engine.codegen import Namespace
 from luma_schema._engine.diagnose import Diagnosis, Step
 from luma_schema._engine.reading import type_test
 from luma_schema._input.python import opaque_ok
 from luma_schema.expr import (
     MISSING,
     All,
-    Call,
     Const,
     Equals,
     Expr,
@@ -49,156 +49,6 @@ __all__ = ["Compiler"]
 _UNREAD: Final = "$UNREAD$"  # a JSON type the diagnosis must name: return None
 _FAILS: Final = "$FAILS$"  # some rule fails, and the order decides which comes first
 _WARNED: Final = "$WARNED$"  # every rule holds, and a warning is due
-
-
-class _Names(Rendering):
-    """Leaves are local variables; calls already computed are their variables."""
-
-    def __init__(self, ns: Namespace, calls: dict[Call, str] | None = None) -> None:
-        super().__init__(ns)
-        self.calls = calls or {}
-
-    def value(self, path: str) -> str:
-        return "f_" + path.replace(".", "__")
-
-    def member(self, name: str) -> str:
-        return f"m_{name}"
-
-    def position(self) -> str:
-        return "pos"
-
-    def call(self, function: str, argument: Expr, rendered: str) -> str:
-        name = self.calls.get(Call(function, argument))
-        return name if name is not None else super().call(function, argument, rendered)
-
-
-def _calls(exprs: Sequence[Expr]) -> list[Call]:
-    """The calls in ``exprs``, each once, innermost first."""
-    found: list[Call] = []
-    for e in exprs:
-        for node in reversed(list(walk(e))):
-            if isinstance(node, Call) and node not in found:
-                found.append(node)
-    return found
-
-
-def _proved(holds: Expr) -> tuple[set[Expr], dict[Expr, bool]]:
-    """What a predicate that holds shows: the leaves it finds given (its ``Given``/``NotNull``
-    conjuncts) and the truth of its other conjuncts; the tests after it need not ask again."""
-    match holds:
-        case expr.Given(x) | expr.NotNull(x):
-            return {x}, {}
-        case expr.All(xs):
-            given: set[Expr] = set()
-            truths: dict[Expr, bool] = {}
-            for x in xs:
-                g, t = _proved(x)
-                given |= g
-                truths.update(t)
-            return given, truths
-        case expr.Not(x):
-            return set(), {x: False}
-    return set(), {holds: True}
-
-
-# Functions whose result is never None: a value computed from a given one is given too.
-_NEVER_NONE: Final = frozenset({"base64", "image_media_type", "data_uri", "format_name"})
-# Functions of short texts that clients repeat: their results are kept (bounded).
-_MEMOISED: Final = frozenset({"url_problem", "image_media_type", "media_format", "media_family"})
-_SEEN_MAX: Final = 4096
-_SEEN_LENGTH: Final = 2048
-
-
-def _memoised(function: Callable[[Any], Any], table: dict[str, Any]) -> Callable[[str], Any]:
-    def store(text: str) -> Any:
-        result = function(text)
-        if len(table) >= _SEEN_MAX:
-            table.clear()
-        if len(text) <= _SEEN_LENGTH:
-            table[text] = result
-        return result
-
-    return store
-
-
-class _Checks:
-    """Emits tests in order, folding each with what the tests before it proved, and computing
-    each function of a member once, just before the first test that needs it."""
-
-    def __init__(
-        self,
-        names: _Names,
-        indent: str,
-        known: dict[Expr, Any],
-        given: set[Expr],
-        present: set[Expr],
-        maybe_missing: bool,
-    ) -> None:
-        self.names = names
-        self.indent = indent
-        self.known = dict(known)
-        self.given = set(given)
-        self.present = frozenset(present)
-        self.maybe_missing = maybe_missing  # leaves may be MISSING as well as None
-        self.lines: list[str] = []
-
-    def _seen(self, function: str) -> tuple[str, str]:
-        """The names of the table of results kept for ``function`` and of what fills it."""
-        table, store = f"SEEN_{function}", f"seen_{function}"
-        ns = self.names.ns
-        if table not in ns.globals:
-            ns.bind(store, _memoised(expr.FUNCTIONS[function], ns.bind_value(table, {})))
-        return table, store
-
-    def _fold(self, e: Expr) -> Expr:
-        folded = fold(e, self.known, frozenset(self.given), self.present)
-        for call in _calls([folded]):
-            if call in self.names.calls:
-                continue
-            argument = render(call.x, self.names)
-            helper = self.names.ns.bind(f"F_{call.function}", expr.FUNCTIONS[call.function])
-            target = f"c{len(self.names.calls)}"
-            computed = f"{helper}({argument})"
-            if call.function in _MEMOISED:
-                # Seen texts cost one lookup (a client sends the same URLs again and again).
-                table, store = self._seen(call.function)
-                computed = f"{table}.get({argument}, MISSING)"
-            if call.x not in self.given:
-                missing = f"{argument} is not MISSING and " if self.maybe_missing else ""
-                computed = f"{computed} if {missing}{argument} is not None else None"
-            elif call.function in _NEVER_NONE:
-                self.given.add(call)
-            self.lines.append(f"{self.indent}{target} = {computed}")
-            if call.function in _MEMOISED:
-                self.lines.append(f"{self.indent}if {target} is MISSING: {target} = {store}({argument})")
-            self.names.calls[call] = target
-        # Calls just computed are variables now: fold again for what their givenness proves.
-        return fold(folded, self.known, frozenset(self.given), self.present)
-
-    def require(self, e: Expr, otherwise: str) -> bool:
-        """``if not e: otherwise``; False when ``e`` cannot hold (``otherwise`` then stands
-        alone and the tests after it are dead)."""
-        holds = self._fold(e)
-        if holds == Const(True):
-            return True
-        if holds == Const(False):
-            self.lines.append(f"{self.indent}{otherwise}")
-            return False
-        self.lines.append(f"{self.indent}if not {render(holds, self.names)}: {otherwise}")
-        given, truths = _proved(holds)
-        self.given |= given
-        self.known.update(truths)
-        return True
-
-    def when(self, e: Expr, then: str) -> None:
-        """``if e: then``."""
-        holds = self._fold(e)
-        if holds == Const(False):
-            return
-        if holds == Const(True):
-            self.lines.append(f"{self.indent}{then}")
-        else:
-            self.lines.append(f"{self.indent}if {render(holds, self.names)}: {then}")
 
 
 class Compiler:
@@ -271,7 +121,9 @@ class Compiler:
             return None
         path = max(counts, key=lambda p: (counts[p], p))
         default = top[path].default
-        ordered = sorted((v for v in values[path] if isinstance(v, str)), key=lambda v: (v != default, v))
+        ordered = sorted(
+            (v for v in values[path] if isinstance(v, str)), key=lambda v: (v != default, v)
+        )
         return path, tuple(ordered)
 
     def _check_supported(self) -> str | None:
@@ -301,7 +153,7 @@ class Compiler:
         """Check the JSON type of the value in ``f_<path>`` (it may be ``MISSING`` when
         ``missing``, null when ``null``) and bind the variables of everything inside it; a
         value the compiled path does not read (a wrong type, an unknown member) returns None."""
-        names = _Names(self.ns)
+        names = Locals(self.ns)
         var = names.value(path)
         allowed = [type_test(f.type, var)]
         if missing:
@@ -362,7 +214,7 @@ class Compiler:
     ) -> None:
         """Every media reference of the request, in order: its lane where the image rules
         apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere."""
-        names = _Names(self.ns)
+        names = Locals(self.ns)
         on_fail = f"return ORDERED(p, {shape_const})" if shape_const else _FAILS
         for path, f in self.paths.items():
             if not f.reference or Value(path) in known:
@@ -430,7 +282,9 @@ class Compiler:
             lane_known.update(facts)
             present = frozenset(Member(m) for m in lane)
             test = " and ".join([f"n == {len(lane)}", *(f"{m!r} in x" for m in lane)])
-            checks = _Checks(_Names(self.ns), indent + "    ", lane_known, set(), set(present), False)
+            checks = Checks(
+                Locals(self.ns), indent + "    ", lane_known, set(), set(present), False
+            )
             if all(checks.require(r, _FAILS) for r in rules):
                 for a in advice:
                     checks.when(a, _WARNED)
@@ -441,7 +295,9 @@ class Compiler:
             for m in lane:
                 var = f"m_{m}"
                 lines.append(f"{indent}    {var} = x[{m!r}]")
-                lines.append(f"{indent}    if {var} is not None and type({var}) is not str: {_UNREAD}")
+                lines.append(
+                    f"{indent}    if {var} is not None and type({var}) is not str: {_UNREAD}"
+                )
             lines += checks.lines
         # A reference of other members: known ones, each text or null, fail some rule (no lane
         # above takes them); others are the diagnosis' (an unknown member is a warning).
@@ -467,7 +323,7 @@ class Compiler:
         present: set[Expr] = set()
         variables = []
         unknown = []
-        names_ = _Names(self.ns)
+        names_ = Locals(self.ns)
         table = {f.name: f for f in self.fields}
         for i, key in enumerate(shape):
             if key in table:
@@ -505,7 +361,9 @@ class Compiler:
                 lines.append(f"    {keyword} {names_.value(path)} == {value!r}:")
                 keyword = "elif"
                 branch = {**known, Value(path): value}
-                self._decide(lines, "        ", branch, given, present, names_, finisher, shape_const)
+                self._decide(
+                    lines, "        ", branch, given, present, names_, finisher, shape_const
+                )
             lines.append("    else:")
             self._decide(lines, "        ", known, given, present, names_, finisher, shape_const)
         if not any("warned = True" in line for line in lines):
@@ -519,7 +377,7 @@ class Compiler:
         known: dict[Expr, Any],
         given: set[Expr],
         present: set[Expr],
-        names_: _Names,
+        names_: Locals,
         finisher: str,
         shape_const: str,
     ) -> None:
@@ -557,7 +415,9 @@ class Compiler:
             # Report.accepted, inlined: the commonest answer is made without a call.
             f"{indent}r = new(Report)",
             f"{indent}r._first = None",
-            f"{indent}r._warnings = None if warned else ()" if warns else f"{indent}r._warnings = ()",
+            f"{indent}r._warnings = None if warned else ()"
+            if warns
+            else f"{indent}r._warnings = ()",
             f"{indent}r._finisher = {finisher}",
             f"{indent}r._payload = p",
             f"{indent}return r",
@@ -566,7 +426,7 @@ class Compiler:
     def _violation(
         self,
         step: Step,
-        names: _Names,
+        names: Locals,
         known: dict[Expr, Any],
         given: set[Expr],
         present: set[Expr],
@@ -582,15 +442,14 @@ class Compiler:
         )
         template = self.ns.constant(step.template)
         return (
-            f"Violation({rule.id!r}, {rule.status}, {template}.format(path={path}, {echo}),"
-            f" {path})"
+            f"Violation({rule.id!r}, {rule.status}, {template}.format(path={path}, {echo}), {path})"
         )
 
     # ------------------------------------------------------------ any shape, in order
 
     def _ordered(self) -> Callable[[Any, Any], Report | None]:
         """``ordered(p, shape)``: see the module docstring."""
-        names_ = _Names(self.ns)
+        names_ = Locals(self.ns)
         lines = [
             "def ordered(p, shape):",
             '    """Any request whose top-level keys are the texts `shape`: the JSON types, then'
@@ -642,7 +501,7 @@ class Compiler:
             for m in member_names:
                 lines.append(f"        m_{m} = x.get({m!r}, MISSING)")
             lines.append("        path = pos if i < 0 else f'{pos}[{i}]'")
-            checks = _Checks(_Names(self.ns), "        ", {}, set(), set(), True)
+            checks = Checks(Locals(self.ns), "        ", {}, set(), set(), True)
             for s in step:
                 violation = self._violation(s, checks.names, {}, set(), set(), "path")
                 if not checks.require(
