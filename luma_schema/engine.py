@@ -191,6 +191,8 @@ class Engine:
             finisher_for=self._finisher,
         )
         self._shapes: dict[str, Callable[[dict[str, Any]], Report | None]] = {}
+        # A shape's makers of its per-type functions (see _brancher), for generated_source.
+        self._branches: dict[str, Callable[[Any], Callable[..., Report | None]]] = {}
         self._lock = threading.Lock()
         self.check = self._make_check()
 
@@ -231,13 +233,22 @@ class Engine:
 
     def generated_source(self, payload: Mapping[str, Any] | tuple[str, ...]) -> str:
         """The Python source the engine runs for a payload of this shape (its top-level keys, in
-        order): the shape's own function, then the functions it calls."""
+        order): the shape's own function, then the functions it calls: for a shape that branches
+        on the request's type, the function of the payload's type (given a dict; given only the
+        keys, the function of a type no rule names)."""
         shape = tuple(payload)
         joined = _SEPARATOR.join(shape)
         function = self._shapes.get(joined) or self._specialise(dict.fromkeys(shape), joined)
         parts = []
         if function.__name__ in self.ns.sources:
             parts.append(self.ns.sources[function.__name__])
+        make = self._branches.get(joined)
+        split = self.compiler.split_for(shape)
+        if make is not None and split is not None:
+            # The function a payload's value of the branching field (its type) is handed to.
+            value = payload.get(split[0]) if isinstance(payload, Mapping) else None
+            branch = make(value)
+            parts.append(self.ns.sources[branch.__name__])
         if "ordered" in self.ns.sources:
             parts.append(self.ns.sources["ordered"])
         return "\n".join(dict.fromkeys(parts))
@@ -284,11 +295,59 @@ class Engine:
                 k if k.isascii() and k.isidentifier() else "_" for k in shape
             )
             name = f"{name}_{len(self._shapes)}" if name in self.ns.sources else name
-            finisher = self.ns.bind(f"FIN_{len(self._shapes)}", self._finisher(shape))
-            source = self.compiler.shape_source(shape, name, finisher)
+            number = len(self._shapes)
+            finisher = self.ns.bind(f"FIN_{number}", self._finisher(shape))
+            branches = None
+            split = self.compiler.split_for(shape)
+            if split is not None:
+                table: dict[Any, Callable[..., Report | None]] = {}
+                make = self._brancher(shape, name, finisher, split[1], table)
+                self._branches[joined] = make
+                branches = (
+                    self.ns.bind(f"BRANCHES_{number}", table),
+                    self.ns.bind(f"branch_{number}", make),
+                )
+            source = self.compiler.shape_source(shape, name, finisher, branches)
             (function,) = self.ns.define(source, [name])
             self._shapes[joined] = function
             return function  # type: ignore[no-any-return]
+
+    def _brancher(
+        self,
+        shape: tuple[str, ...],
+        name: str,
+        finisher: str,
+        values: tuple[Any, ...],
+        table: dict[Any, Callable[..., Report | None]],
+    ) -> Callable[[Any], Callable[..., Report | None]]:
+        """What a shape's function calls when its table has no function for a value of the
+        field it branches on: that value's function, generated now and kept in ``table``
+        (values the rules do not name share one function, kept aside: the table stays
+        bounded by the catalogue, whatever strings requests hold)."""
+        others: list[Callable[..., Report | None]] = []
+
+        def make(value: Any) -> Callable[..., Report | None]:
+            named = type(value) is str and value in values
+            with self._lock:
+                if named and value in table:
+                    return table[value]
+                if not named and others:
+                    return others[0]
+                suffix = value if named and value.isidentifier() and value.isascii() else "other"
+                branch_name = f"{name}__{suffix}"
+                if branch_name in self.ns.sources:
+                    branch_name = f"{branch_name}_{len(self.ns.sources)}"
+                source = self.compiler.branch_source(
+                    shape, branch_name, finisher, value if named else None
+                )
+                (function,) = self.ns.define(source, [branch_name])
+                if named:
+                    table[value] = function
+                else:
+                    others.append(function)
+                return function  # type: ignore[no-any-return]
+
+        return make
 
     # ------------------------------------------------------------ the full path
 
@@ -399,9 +458,11 @@ class Engine:
                 value = value.get(part) if isinstance(value, dict) else None
             if value is None:
                 continue
-            items = [(path, value)] if f.type is JsonType.OBJECT else [
-                (f"{path}[{i}]", item) for i, item in enumerate(value)
-            ]
+            items = (
+                [(path, value)]
+                if f.type is JsonType.OBJECT
+                else [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+            )
             families = self._families(path, request)
             for at, reference in items:
                 if isinstance(reference, dict) and reference.get("url") is not None:
@@ -429,8 +490,7 @@ class Engine:
     def _not_fetched(self, targets: list[Target]) -> list[Notice]:
         advice = self.catalogue.advice_by_id("not_fetched")
         return [
-            Notice(advice.id, f"{path}.url", advice.render(f"{path}.url"))
-            for path, _, _ in targets
+            Notice(advice.id, f"{path}.url", advice.render(f"{path}.url")) for path, _, _ in targets
         ]
 
     def _fetched(self, report: Report, fetch: bool | FetchViolations) -> Report:
@@ -513,4 +573,3 @@ def generated_source(payload: Mapping[str, Any] | tuple[str, ...]) -> str:
 def iter_errors(payload: object) -> Any:
     """Every violation of ``payload`` in order (the ``errors`` of :func:`check`)."""
     return iter(check(payload).errors)
-

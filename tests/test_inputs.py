@@ -47,6 +47,25 @@ INVALID = {
     "too_many_refs_edit.json": "image_ref_edit_max",
     "unknown_model.json": "model_unknown",
 }
+# The newer surface's examples are named after the rule each breaks.
+INVALID.update(
+    {
+        f"{rule}.json": rule
+        for rule in (
+            "generation_id_invalid",
+            "layering_prompt_length",
+            "reference_ids_alone",
+            "type_unsupported",
+            "video_aspect_ratio_invalid",
+            "video_exr_needs_hdr",
+            "video_hdr_reframe",
+            "video_keyframe_index_beyond_5s",
+            "video_keyframe_indexes_length",
+            "video_loop_duration",
+            "video_media_type_required",
+        )
+    }
+)
 
 
 def test_every_invalid_example_is_named() -> None:

@@ -24,6 +24,7 @@ EXTRA_OF_MODULE = {
     "pytest_plugin": "testing",
     "sdk": "sdk",
     "strategies": "testing",
+    "_strategies": "testing",  # the package: the parts of the strategies
     "batch": "batch",  # the columnar entry and the audits (extras added with them)
     "spark": "spark",
     "dask": "dask",

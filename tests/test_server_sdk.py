@@ -75,12 +75,21 @@ def test_every_valid_example_completes_when_the_clock_is_moved(
         luma_mock.clock.advance(luma_mock.delay / 2)
         done = client.generations.get(created.id)
         assert done.state == "completed" and done.id == created.id
-        [output] = done.output
-        image = httpx.get(output.url)
-        if payload.get("output_format") == "jpeg":
-            assert image.headers["content-type"] == "image/jpeg" and jpeg_size(image.content)
-        else:
-            assert image.headers["content-type"] == "image/png" and png_size(image.content)
+        kind = payload.get("type", "image")
+        # One output, a video for the video types; one PNG per layer for layering.
+        assert (len(done.output) == 1) == (kind != "layering"), done.output
+        for output in done.output:
+            media = httpx.get(output.url)
+            if kind in catalog.VIDEO_TYPES:
+                assert output.type == "video" and media.headers["content-type"] == "video/mp4"
+                assert mp4_summary(media.content)
+            elif payload.get("output_format") == "jpeg":
+                assert media.headers["content-type"] == "image/jpeg" and jpeg_size(media.content)
+            else:
+                # A layer is a PNG with its transparency (RGBA), but for the opaque background.
+                alpha = output.layer is not None and output.layer.alpha_hint != "none"
+                assert media.headers["content-type"] == "image/png"
+                assert png_size(media.content, alpha=alpha)
 
 
 def test_the_sdk_reads_video_and_layering_generations(

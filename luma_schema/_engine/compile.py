@@ -16,6 +16,7 @@ are finished by the engine's diagnosis when their lists are read.
 
 from __future__ import annotations
 
+import ast
 import itertools
 from collections.abc import Callable
 from typing import Any, Final
@@ -308,16 +309,17 @@ class Compiler:
 
     # ------------------------------------------------------------ one shape
 
-    def shape_source(self, shape: tuple[str, ...], name: str, finisher: str) -> str:
-        """The source of ``accept_<names>`` for payloads with exactly the keys ``shape``
-        (``finisher``: the name of the finisher of its reports)."""
-        lines = [
-            f"def {name}(p):",
-            f'    """Keys {shape!r}, in this order: the JSON types, every reference, then every'
-            " request rule in order (absent fields folded in as their defaults).  None: the"
-            ' diagnosis answers."""',
-            f"    if len(p) != {len(shape)}: return None",
-        ]
+    def split_for(self, shape: tuple[str, ...]) -> tuple[str, tuple[Any, ...]] | None:
+        """The field a shape's function branches on, and its values (``None``: no branches)."""
+        split = self.split
+        return split if split is not None and split[0] in shape else None
+
+    def _prologue(
+        self, shape: tuple[str, ...]
+    ) -> tuple[list[str], dict[Expr, Any], set[Expr], set[Expr]]:
+        """The body that reads a payload of ``shape`` (its JSON types, the variables of every
+        field and member) and what that reading proves: known values, given and present leaves."""
+        lines: list[str] = [f"    if len(p) != {len(shape)}: return None"]
         known: dict[Expr, Any] = {}
         given: set[Expr] = set()
         present: set[Expr] = set()
@@ -348,26 +350,89 @@ class Compiler:
             lines.append(f"    if not opaque_ok({var}, 2): return None")
         if unknown:
             lines.append("    warned = True")
-        shape_const = self.ns.constant(shape)
-        split = self.split
-        if split is None or split[0] not in shape:
+        return lines, known, given, present
+
+    @staticmethod
+    def _bound(lines: list[str]) -> list[str]:
+        """The variables a prologue binds that the rules read (its loop variables aside)."""
+        tree = ast.parse("def f(p):\n" + "\n".join(lines))
+        stored = {
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        }
+        return sorted(stored - {"warned", "x", "k"})
+
+    def shape_source(
+        self,
+        shape: tuple[str, ...],
+        name: str,
+        finisher: str,
+        branches: tuple[str, str] | None = None,
+    ) -> str:
+        """The source of ``accept_<names>`` for payloads with exactly the keys ``shape``
+        (``finisher``: the name of the finisher of its reports).  A shape with the field of
+        :meth:`split_for` reads the payload and hands it to the function of its value, found in
+        the table named ``branches[0]`` or made by the function named ``branches[1]`` (see
+        :meth:`branch_source`): each type's rules are generated when a request of that type
+        first comes."""
+        lines = [
+            f"def {name}(p):",
+            f'    """Keys {shape!r}, in this order: the JSON types, every reference, then every'
+            " request rule in order (absent fields folded in as their defaults).  None: the"
+            ' diagnosis answers."""',
+        ]
+        prologue, known, given, present = self._prologue(shape)
+        lines += prologue
+        split = self.split_for(shape)
+        if split is None:
+            shape_const = self.ns.constant(shape)
+            names_ = Locals(self.ns)
             self._decide(lines, "    ", known, given, present, names_, finisher, shape_const)
-        else:
-            # One branch for each value of the field the rules' conditions read most (the
-            # type): its rules fold to what that value leaves to test.
-            path, values = split
-            keyword = "if"
-            for value in values:
-                lines.append(f"    {keyword} {names_.value(path)} == {value!r}:")
-                keyword = "elif"
-                branch = {**known, Value(path): value}
-                self._decide(
-                    lines, "        ", branch, given, present, names_, finisher, shape_const
-                )
-            lines.append("    else:")
-            self._decide(lines, "        ", known, given, present, names_, finisher, shape_const)
-        if not any("warned = True" in line for line in lines):
-            lines.remove("    warned = False")
+            if not any("warned = True" in line for line in lines):
+                lines.remove("    warned = False")
+            return "\n".join(lines) + "\n"
+        assert branches is not None, "a shape with branches needs their table"
+        table, make = branches
+        var = Locals(self.ns).value(split[0])
+        arguments = ", ".join(["p", "warned", *self._bound(prologue)])
+        lines += [
+            f"    b = {table}.get({var}) if type({var}) is str else None",
+            f"    if b is None: b = {make}({var})",
+            f"    return b({arguments})",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def branch_source(
+        self, shape: tuple[str, ...], name: str, finisher: str, value: Any | None
+    ) -> str:
+        """The source of the function a shape's function hands a payload to when the field of
+        :meth:`split_for` holds ``value`` (``None``: a value none of the rules names): the
+        references, the warnings and the rules, folded with that value known."""
+        prologue, known, given, present = self._prologue(shape)
+        split = self.split_for(shape)
+        assert split is not None
+        if value is not None:
+            known = {**known, Value(split[0]): value}
+        parameters = ", ".join(["p", "warned", *self._bound(prologue)])
+        lines = [
+            f"def {name}({parameters}):",
+            f'    """Keys {shape!r} with {split[0]} {value!r}: every reference, then every'
+            ' request rule in order."""',
+        ]
+        warned_before = any("warned = True" in line for line in prologue)
+        shape_const = self.ns.constant(shape)
+        self._decide(
+            lines,
+            "    ",
+            known,
+            given,
+            present,
+            Locals(self.ns),
+            finisher,
+            shape_const,
+            warned_before=warned_before or None,
+        )
         return "\n".join(lines) + "\n"
 
     def _decide(
@@ -380,10 +445,13 @@ class Compiler:
         names_: Locals,
         finisher: str,
         shape_const: str,
+        warned_before: bool | None = None,
     ) -> None:
         """The references, the request's warnings and its rules, with ``known`` folded in: a
-        refusal or an acceptance (the JSON types are read already)."""
-        warned_before = any("warned = True" in line for line in lines)
+        refusal or an acceptance (the JSON types are read already; ``warned_before``: whether a
+        warning may be due from what was read, else seen in ``lines``)."""
+        if warned_before is None:
+            warned_before = any("warned = True" in line for line in lines)
         start = len(lines)
         self._references(indent, lines, known, shape_const)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
