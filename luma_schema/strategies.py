@@ -31,8 +31,24 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from luma_schema import catalog
 from luma_schema._strategies import samples
-from luma_schema._strategies.view import ABSENT, WRONG, Ref, View, get, overlaps, put
-from luma_schema.expr import FUNCTIONS, MISSING
+from luma_schema._strategies.base import Draw, Infeasible, Request, StrategyError, Wants, short
+from luma_schema._strategies.conditions import applying, satisfy
+from luma_schema._strategies.references import (
+    breaks_alone,
+    draw_carrier,
+    draw_reference,
+    ref_at,
+    typed_reference,
+)
+from luma_schema._strategies.values import (
+    all_values,
+    bounds,
+    draw_value,
+    presence,
+    put_value,
+)
+from luma_schema._strategies.view import ABSENT, Ref, View, get, overlaps, put
+from luma_schema.expr import MISSING
 from luma_schema.rules import (
     AllowedWith,
     Alone,
@@ -71,328 +87,11 @@ from luma_schema.rules import (
 
 __all__ = ["valid_requests", "violating"]
 
-Request = dict[str, Any]
-Draw = st.DrawFn
-Wants = list[tuple[Test, bool]]
 
 # Steps a request may take to obey every rule, and tries at a reference that breaks one rule
 # alone, before the strategies call it a bug of their own.
 _MAX_STEPS: Final = 80
 _TRIES: Final = 40
-
-
-class StrategyError(RuntimeError):
-    """The strategies could not build what they promise: a bug of theirs (or a catalogue whose
-    rules no request can obey together), never a property of the request under test."""
-
-
-class _Infeasible(Exception):
-    """One way of making a rule hold does not work for this request: try another."""
-
-
-def _short(body: Any) -> str:
-    text = repr(body)
-    return text if len(text) <= 2000 else text[:2000] + "..."
-
-
-# ---------------------------------------------------------------- what constrains one value
-
-
-@dataclass(slots=True)
-class _Bounds:
-    """What the rules that apply say about one field's value: its values, its size (characters
-    or items), its numbers' bounds (or each item's), and whether items are distinct."""
-
-    enum: frozenset[Any] | None = None
-    size: tuple[int, int | None] = (0, None)
-    low: float | None = None
-    high: float | None = None
-    unique: bool = False
-
-
-def _bounds(view: View, path: str, body: Request, before: int | None = None) -> _Bounds:
-    """The bounds on ``path`` from the rules on it that apply to ``body`` (only those ranked
-    before ``before``, when given)."""
-    reading = view.read(body)
-    b = _Bounds()
-    for r in view.on(path):
-        if before is not None and view.rank[r.id] >= before:
-            continue
-        if not view.enabled(r, reading):
-            continue
-        if isinstance(r, OneOf | OneOfFor):
-            values = set(r.values)
-            if isinstance(r, OneOfFor):
-                key = reading.values.get(r.key)
-                for k, vs in r.by:
-                    if type(key) is str and key == k:
-                        values &= set(vs)
-            b.enum = frozenset(values) if b.enum is None else b.enum & values
-        elif isinstance(r, Length):
-            high = b.size[1]
-            b.size = (max(b.size[0], r.min), r.max if high is None else min(high, r.max))
-        elif isinstance(r, Range | ItemsRange):
-            if r.min is not None:
-                b.low = r.min if b.low is None else max(b.low, r.min)
-            if r.max is not None:
-                b.high = r.max if b.high is None else min(b.high, r.max)
-        elif isinstance(r, Unique):
-            b.unique = True
-    return b
-
-
-def _all_values(view: View, path: str) -> tuple[Any, ...] | None:
-    """Every value some rule allows ``path``, whatever the conditions."""
-    values = {v for r in view.on(path) if isinstance(r, OneOf | OneOfFor) for v in r.values}
-    return tuple(sorted(values, key=str)) if values else None
-
-
-def _given(value: Any) -> bool:
-    return value is not MISSING and value is not None and value is not WRONG
-
-
-# ---------------------------------------------------------------- drawing values
-
-
-def _how(view: View, draw: Draw, path: str, body: Request) -> str:
-    """Whether a field is drawn with a value, null or absent: a value where a rule requires it,
-    seldom one where the field is ignored for the request."""
-    reading = view.read(body)
-    f = view.paths[path]
-    if any(isinstance(r, Required) and view.enabled(r, reading) for r in view.on(path)):
-        return "value"
-    choices = ["value", "value", "absent"] + (["null"] if f.nullable else [])
-    if not view.applies_at(path, reading):
-        choices += ["absent"] * 6
-    how: str = draw(samples.one(tuple(choices)))
-    return how
-
-
-def _value(view: View, draw: Draw, path: str, body: Request, size: int | None = None) -> Any:
-    """A valid value of ``path`` in ``body``'s context (never null); ``size``: an array of
-    that many items."""
-    f = view.paths[path]
-    b = _bounds(view, path, body)
-    if f.type is JsonType.OBJECT and f.reference:
-        return _reference(view, draw, path, body)
-    if f.type is JsonType.OBJECT:
-        return _object_value(view, draw, path, body)
-    if f.type is JsonType.ARRAY:
-        low, high = b.size
-        if size is None:
-            top = low + 3 if high is None else min(high, low + 3)
-            size = draw(samples.ints(low, top))
-        if f.reference:
-            # Past a few, items repeat the first ones: a long array costs no more to draw.
-            drawn = [_reference(view, draw, path, body) for _ in range(min(size, 3))]
-            return [copy.deepcopy(drawn[i % len(drawn)]) for i in range(size)]
-        assert f.items is not None
-        item = _scalar(view, f.items, b)
-        return draw(samples.exactly(item, size, b.unique))
-    if b.enum is not None:
-        if not b.enum:
-            raise _Infeasible(path)
-        return draw(samples.one(tuple(sorted(b.enum, key=str))))
-    return draw(_scalar(view, f.type, b))
-
-
-def _scalar(view: View, kind: JsonType, b: _Bounds) -> st.SearchStrategy[Any]:
-    if kind is JsonType.STRING:
-        low, high = b.size
-        return (
-            samples.short_text()
-            if (low, high) == (0, None)
-            else samples.text(low, high or low + 20)
-        )
-    if kind is JsonType.BOOLEAN:
-        return samples.BOOLEANS
-    if kind in (JsonType.INTEGER, JsonType.NUMBER):
-        return samples.number(kind, b.low, b.high)
-    raise _Infeasible(f"no scalar of {kind}")
-
-
-def _object_value(view: View, draw: Draw, path: str, body: Request) -> dict[str, Any]:
-    """An object of ``path``'s members, each drawn in the context of those before it."""
-    f = view.paths[path]
-    obj: dict[str, Any] = {}
-    trial = copy.deepcopy(body)
-    put(trial, path, obj)  # the members read one another through the request
-    for m in f.members or ():
-        member = f"{path}.{m.name}"
-        how = _how(view, draw, member, trial)
-        if how == "value":
-            obj[m.name] = _value(view, draw, member, trial)
-        elif how == "null":
-            obj[m.name] = None
-    return obj
-
-
-def _put_value(view: View, draw: Draw, body: Request, path: str, value: Any) -> None:
-    """Set ``path`` to ``value``, or leave it absent when that reads the same (its default)."""
-    parent = "." not in path or isinstance(get(body, path.rsplit(".", 1)[0]), dict)
-    if parent and value is not ABSENT and value == view.paths[path].default:
-        value = ABSENT if draw(samples.BOOLEANS) else value
-    put(body, path, value)
-
-
-# ---------------------------------------------------------------- media references
-
-
-def _carrier(view: View, draw: Draw, member: str, media_type: Any) -> str:
-    """A valid value for the carrier ``member`` of a reference naming ``media_type``."""
-    if member == view.url:
-        return draw(samples.public_url())
-    if member == view.data:
-        family = FUNCTIONS["media_family"](media_type) if isinstance(media_type, str) else None
-        if family == "video":
-            return draw(samples.video_data())
-        mt = media_type if isinstance(media_type, str) else None
-        return draw(samples.image_data(mt))[0]
-    if member in view.ids:
-        return draw(samples.uuid_text())
-    return draw(samples.short_text())
-
-
-def _ref(view: View, position: str, members: Mapping[str, Any]) -> Ref:
-    return Ref(position, position, {m.name: members.get(m.name, MISSING) for m in view.members})
-
-
-def _fits(
-    view: View, members: Mapping[str, Any], position: str, body: Request, tests: Wants
-) -> bool:
-    """Whether a reference at ``position`` obeys every rule of references (and ``tests``)."""
-    reading = view.read(body)
-    ref = _ref(view, position, members)
-    if any(view.test(t, reading.values, ref) != truth for t, truth in tests):
-        return False
-    return all(view.holds(r, reading, ref) for r in view.image_rules())
-
-
-def _reference(
-    view: View,
-    draw: Draw,
-    position: str,
-    body: Request,
-    tests: Wants | None = None,
-    carriers: tuple[str, ...] | None = None,
-) -> dict[str, Any]:
-    """A reference valid at ``position`` in ``body`` (by url, data or an id, as the rules there
-    allow), meeting ``tests`` on its members; where the position is ignored for the request,
-    sometimes one with well-typed members only."""
-    ignored = not tests and carriers is None and not view.applies_at(position, view.read(body))
-    if ignored and draw(samples.ints(0, 3)) == 0:
-        return draw(_typed_reference(view))
-    for carrier in draw(samples.order(carriers or view.carriers)):
-        for media_type in draw(samples.order((ABSENT, None, *samples.MEDIA_TYPES))):
-            members: dict[str, Any] = {carrier: _carrier(view, draw, carrier, media_type)}
-            if media_type is not ABSENT and view.media_type:
-                members[view.media_type] = media_type
-            if _fits(view, members, position, body, tests or []):
-                others = [m.name for m in view.members if m.name not in members and m.nullable]
-                for name in draw(samples.few(tuple(others))) if others else []:
-                    members[name] = None
-                return members
-    raise StrategyError(f"no valid reference at {position} in {_short(body)}")
-
-
-def _typed_reference(view: View) -> st.SearchStrategy[dict[str, Any]]:
-    """Members of the right JSON types and any content: what an ignored position is checked for."""
-    return st.fixed_dictionaries(
-        {}, optional={m.name: st.one_of(st.none(), st.text(max_size=8)) for m in view.members}
-    )
-
-
-def _alone(
-    view: View, rule: Rule, members: Mapping[str, Any], position: str, body: Request
-) -> bool:
-    """Whether a reference at ``position`` breaks ``rule`` (reported) and obeys every other rule
-    of references the engine applies to it."""
-    reading = view.read(body)
-    ref = _ref(view, position, members)
-    for r in view.image_rules():
-        if r is rule:
-            if not view.reported(r, reading, ref):
-                return False
-            if r.marks == "image":
-                return True
-        elif not view.holds(r, reading, ref):
-            return False
-    return not view.holds(rule, reading, ref)
-
-
-# ---------------------------------------------------------------- making tests true or false
-
-
-def _rank(view: View, path: str) -> tuple[int, int]:
-    top = path.split(".")[0]
-    order = list(view.paths)
-    return (view.order.index(top) if top in view.order else len(view.order), order.index(path))
-
-
-def _as_read(view: View, body: Request, path: str, value: Any) -> Any:
-    if value is not ABSENT:
-        return value
-    if "." in path and not isinstance(get(body, path.rsplit(".", 1)[0]), dict):
-        return MISSING
-    return view.paths[path].default
-
-
-def _satisfy(view: View, draw: Draw, body: Request, wants: Wants) -> None:
-    """Make each test of ``wants`` (on request paths) true or false as asked, the tests on one
-    path together (``type`` a video type and not ``video``)."""
-    by_path: dict[str, Wants] = {}
-    for t, truth in wants:
-        by_path.setdefault(t.path, []).append((t, truth))
-    for path in sorted(by_path, key=lambda p: _rank(view, p)):
-        tests = by_path[path]
-        f = view.paths[path]
-        enabled = _bounds(view, path, body).enum
-        finite: list[tuple[Any, ...]] = []
-        if f.type is JsonType.BOOLEAN:
-            finite.append((True, False))
-        else:
-            if enabled:
-                finite.append(tuple(sorted(enabled, key=str)))
-            every = _all_values(view, path)
-            if every is not None:
-                finite.append(every)
-        if finite:
-            extra = (ABSENT, None) if f.nullable else (ABSENT,)
-            ok: list[Any] = []
-            for candidates in finite:
-                ok = [
-                    c
-                    for c in (*candidates, *extra)
-                    if all(
-                        view.test(t, {path: _as_read(view, body, path, c)}) == truth
-                        for t, truth in tests
-                    )
-                ]
-                if ok:
-                    break
-            if not ok:
-                raise _Infeasible(f"no value of {path} meets {tests}")
-            put(body, path, draw(samples.one(tuple(ok))))
-            continue
-        if any(t.values or t.function for t, _ in tests):
-            raise StrategyError(f"{path}: only given/not given tests are supported off enums")
-        wanted = {truth != t.negated for t, truth in tests}
-        if len(wanted) > 1:
-            raise _Infeasible(f"{path} both given and not")
-        now = _given(view.read(body).values.get(path))
-        if wanted.pop():
-            if not now:
-                put(body, path, _value(view, draw, path, body))
-        elif now:
-            put(body, path, None if f.nullable and draw(samples.BOOLEANS) else ABSENT)
-
-
-def _conditions(rule: Rule, draw: Draw) -> Wants:
-    """Tests that make ``rule`` apply: every ``when`` test true, one ``unless`` test false."""
-    wants: Wants = [(t, True) for t in rule.when]
-    if rule.unless:
-        wants.append((draw(samples.one(rule.unless)), False))
-    return wants
 
 
 # ---------------------------------------------------------------- making every rule hold
@@ -412,7 +111,7 @@ def _redraw(view: View, path: str, tier: int = 1, keep_size: bool = False) -> _W
     def apply(body: Request, draw: Draw) -> None:
         current = get(body, path)
         size = len(current) if keep_size and isinstance(current, list) else None
-        put(body, path, _value(view, draw, path, body, size))
+        put(body, path, draw_value(view, draw, path, body, size))
 
     return _Way(tier, (path,), apply)
 
@@ -427,7 +126,7 @@ def _remove(view: View, path: str, tier: int = 1) -> _Way:
 
 
 def _force(view: View, test: Test, truth: bool, tier: int = 2) -> _Way:
-    return _Way(tier, (test.path,), lambda b, d: _satisfy(view, d, b, [(test, truth)]))
+    return _Way(tier, (test.path,), lambda b, d: satisfy(view, d, b, [(test, truth)]))
 
 
 def _condition_ways(view: View, rule: Rule) -> list[_Way]:
@@ -436,7 +135,7 @@ def _condition_ways(view: View, rule: Rule) -> list[_Way]:
     if rule.unless:
         wants = [(t, True) for t in rule.unless]
         paths = tuple(t.path for t in rule.unless)
-        ways.append(_Way(2, paths, lambda b, d: _satisfy(view, d, b, wants)))
+        ways.append(_Way(2, paths, lambda b, d: satisfy(view, d, b, wants)))
     return ways
 
 
@@ -465,7 +164,7 @@ def _hold_one_of_for(
     keys = [k for k, vs in r.by if value in vs]
 
     def key(b: Request, d: Draw) -> None:
-        _put_value(view, d, b, r.key, d(samples.one(tuple(keys))))
+        put_value(view, d, b, r.key, d(samples.one(tuple(keys))))
 
     return [_redraw(view, r.field)] + ([_Way(1, (r.key,), key)] if keys else [])
 
@@ -477,7 +176,7 @@ def _hold_same_length(
 
     def match(path: str, other: str) -> _Way:
         size = len(values[other])
-        return _Way(1, (path,), lambda b, d: put(b, path, _value(view, d, path, b, size)))
+        return _Way(1, (path,), lambda b, d: put(b, path, draw_value(view, d, path, b, size)))
 
     return [
         match(r.field, r.other),
@@ -523,12 +222,12 @@ def _hold_max_items(
 def _hold_allowed_with(
     r: AllowedWith, view: View, body: Request, draw: Draw, ref: Ref | None
 ) -> list[_Way]:
-    enum = _bounds(view, r.other, body).enum
+    enum = bounds(view, r.other, body).enum
     allowed = tuple(v for v in r.allowed if enum is None or v in enum)
 
     def allow(b: Request, d: Draw) -> None:
         if not allowed:
-            raise _Infeasible(r.other)
+            raise Infeasible(r.other)
         put(b, r.other, d(samples.one(allowed)))
 
     ways = [_Way(1, (r.other,), allow), _force(view, Test(r.field, (r.equals,)), False)]
@@ -543,7 +242,7 @@ def _hold_reference(r: Rule, view: View, body: Request, draw: Draw, ref: Ref | N
     position, path = ref.position, ref.path
 
     def again(b: Request, d: Draw) -> None:
-        put(b, path, _reference(view, d, position, b))
+        put(b, path, draw_reference(view, d, position, b))
 
     def drop(b: Request, d: Draw) -> None:
         if path == position:
@@ -637,7 +336,7 @@ def _take(
             trial = copy.deepcopy(body)
             try:
                 group[i].apply(trial, draw)
-            except _Infeasible:
+            except Infeasible:
                 continue
             if guard is None or guard(trial):
                 body.clear()
@@ -665,8 +364,8 @@ def _hold_all(
         if rule.scope is Scope.REQUEST:
             ways += _condition_ways(view, rule)
         if not _take(draw, body, ways, guard, hard):
-            raise StrategyError(f"no way to make {rule.id} hold in {_short(body)}")
-    raise StrategyError(f"the rules do not settle for {_short(body)}")
+            raise StrategyError(f"no way to make {rule.id} hold in {short(body)}")
+    raise StrategyError(f"the rules do not settle for {short(body)}")
 
 
 @st.composite
@@ -679,15 +378,15 @@ def _valid(draw: Draw, view: View) -> Request:
         # as one choice, so that every pair is as likely as any other.
         if isinstance(r, OneOfFor) and {r.key, r.field} <= set(view.order) - decided:
             key, value = draw(samples.one(tuple((k, v) for k, vs in r.by for v in vs)))
-            _put_value(view, draw, body, r.key, key)
-            _put_value(view, draw, body, r.field, value)
+            put_value(view, draw, body, r.key, key)
+            put_value(view, draw, body, r.field, value)
             decided |= {r.key, r.field}
     for name in view.order:
         if name in decided:
             continue
-        how = _how(view, draw, name, body)
+        how = presence(view, draw, name, body)
         if how == "value":
-            body[name] = _value(view, draw, name, body)
+            body[name] = draw_value(view, draw, name, body)
         elif how == "null":
             body[name] = None
     return _hold_all(view, draw, body)
@@ -708,8 +407,8 @@ def _breaking(view: View, rule: Rule, plan: Plan) -> st.SearchStrategy[Request]:
         body = draw(_valid(view))
         wants, change = plan(draw, body)
         try:
-            _satisfy(view, draw, body, _conditions(rule, draw) + wants)
-        except _Infeasible as exc:
+            satisfy(view, draw, body, applying(rule, draw) + wants)
+        except Infeasible as exc:
             raise StrategyError(f"{rule.id}: {exc}") from None
         if change is not None:
             change(body, draw)
@@ -718,7 +417,7 @@ def _breaking(view: View, rule: Rule, plan: Plan) -> st.SearchStrategy[Request]:
             return view.reported(rule, view.read(b))
 
         if not broken(body):
-            raise StrategyError(f"{rule.id} is not broken by {_short(body)}")
+            raise StrategyError(f"{rule.id} is not broken by {short(body)}")
         return _hold_all(view, draw, body, but=rule, guard=broken)
 
     return build()
@@ -730,7 +429,7 @@ def _put_plan(path: str, values: st.SearchStrategy[Any]) -> Plan:
 
 def _break_one_of(r: OneOf, view: View) -> st.SearchStrategy[Any]:
     # Values another rule allows the field are wrong here too (a video aspect ratio on uni-1).
-    others = sorted(set(_all_values(view, r.field) or ()) - set(r.values))
+    others = sorted(set(all_values(view, r.field) or ()) - set(r.values))
     bad = samples.not_in(r.values)
     if others:
         bad = st.one_of(bad, st.sampled_from(others))
@@ -762,7 +461,7 @@ def _break_length(r: Length, view: View) -> st.SearchStrategy[Any]:
             if f.type is JsonType.STRING:
                 put(b, r.field, d(samples.text(size, size)))
             else:
-                put(b, r.field, _value(view, d, r.field, b, size))
+                put(b, r.field, draw_value(view, d, r.field, b, size))
 
         return [], change
 
@@ -785,7 +484,7 @@ def _items_beside(
     """``size`` distinct items of the array ``r.field`` that the rules on it before ``r`` allow."""
     f = view.paths[r.field]  # type: ignore[attr-defined]
     assert f.items is not None
-    prior = _bounds(view, r.field, body, before=view.rank[r.id])  # type: ignore[attr-defined]
+    prior = bounds(view, r.field, body, before=view.rank[r.id])  # type: ignore[attr-defined]
     items = st.lists(
         samples.number(f.items, prior.low, prior.high), min_size=size, max_size=size, unique=True
     )
@@ -797,7 +496,7 @@ def _break_items_range(r: ItemsRange, view: View) -> st.SearchStrategy[Any]:
 
     def plan(draw: Draw, body: Request) -> tuple[Wants, Any]:
         def change(b: Request, d: Draw) -> None:
-            prior = _bounds(view, r.field, b, before=view.rank[r.id])
+            prior = bounds(view, r.field, b, before=view.rank[r.id])
             sides = []
             if r.max is not None:
                 sides.append(_beyond(kind, r.max, 1, prior.high))
@@ -842,11 +541,11 @@ def _break_unique(r: Unique, view: View) -> st.SearchStrategy[Any]:
 def _break_same_length(r: SameLength, view: View) -> st.SearchStrategy[Any]:
     def plan(draw: Draw, body: Request) -> tuple[Wants, Any]:
         def change(b: Request, d: Draw) -> None:
-            low, high = _bounds(view, r.other, b).size
+            low, high = bounds(view, r.other, b).size
             size = d(samples.ints(low, low + 2 if high is None else min(high, low + 2)))
-            put(b, r.other, _value(view, d, r.other, b, size))
+            put(b, r.other, draw_value(view, d, r.other, b, size))
             other_size = d(st.integers(0, size + 2).filter(lambda n: n != size))
-            put(b, r.field, _value(view, d, r.field, b, other_size))
+            put(b, r.field, draw_value(view, d, r.field, b, other_size))
 
         return [], change
 
@@ -876,7 +575,7 @@ def _break_max_items(r: MaxItemsFor, view: View) -> st.SearchStrategy[Any]:
     def plan(draw: Draw, body: Request) -> tuple[Wants, Any]:
         size = draw(samples.ints(r.max + 1, r.max + 2))
         return [(Test(r.key, (r.equals,)), True)], lambda b, d: put(
-            b, r.field, _value(view, d, r.field, b, size)
+            b, r.field, draw_value(view, d, r.field, b, size)
         )
 
     return _breaking(view, r, plan)
@@ -907,10 +606,10 @@ def _image_breaking(view: View, rule: Rule, make: Make) -> st.SearchStrategy[Req
     def build(draw: Draw) -> Request:
         body = draw(_valid(view))
         positions = [
-            p for p in view.references if all(view.test(t, {}, _ref(view, p, {})) for t in at)
+            p for p in view.references if all(view.test(t, {}, ref_at(view, p, {})) for t in at)
         ]
         position = draw(samples.one(tuple(positions)))
-        here = _ref(view, position, {})
+        here = ref_at(view, position, {})
         wants: Wants = [
             (t, True) for t in rule.when if t.path != "@" and not t.path.startswith(".")
         ]
@@ -920,16 +619,16 @@ def _image_breaking(view: View, rule: Rule, make: Make) -> st.SearchStrategy[Req
             t = draw(samples.one(tuple(t for t in rule.unless if t.path != "@")))
             (tests if t.path.startswith(".") else wants).append((t, False))
         try:
-            _satisfy(view, draw, body, wants)
-        except _Infeasible as exc:
+            satisfy(view, draw, body, wants)
+        except Infeasible as exc:
             raise StrategyError(f"{rule.id}: {exc}") from None
 
         def base(carrier: str) -> dict[str, Any]:
-            return _reference(view, draw, position, body, tests, (carrier,))
+            return draw_reference(view, draw, position, body, tests, (carrier,))
 
         for _ in range(_TRIES):
             members = make(draw, base)
-            if _alone(view, rule, members, position, body):
+            if breaks_alone(view, rule, members, position, body):
                 break
         else:
             raise StrategyError(f"{rule.id}: no reference at {position} breaks it alone")
@@ -951,7 +650,7 @@ def _image_breaking(view: View, rule: Rule, make: Make) -> st.SearchStrategy[Req
                 ref is not None
                 and not ref.bad
                 and view.applies_at(position, reading)
-                and _alone(view, rule, ref.members, position, b)
+                and breaks_alone(view, rule, ref.members, position, b)
             )
 
         return _hold_all(view, draw, body, but=rule, guard=broken, hard=(where,), skip=where)
@@ -963,7 +662,7 @@ def _break_not_both(r: NotBoth, view: View) -> st.SearchStrategy[Any]:
     def make(draw: Draw, base: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
         first, second = draw(samples.order((r.a, r.b)))
         members = base(first)
-        members[second] = _carrier(view, draw, second, members.get(view.media_type))
+        members[second] = draw_carrier(view, draw, second, members.get(view.media_type))
         return members
 
     return _image_breaking(view, r, make)
@@ -997,7 +696,7 @@ def _break_alone(r: Alone, view: View) -> st.SearchStrategy[Any]:
         key = draw(samples.one(r.keys))
         members = base(key)
         for other in draw(samples.few(tuple(o for o in r.among if o != key), 1, len(r.among))):
-            members[other] = _carrier(view, draw, other, members.get(view.media_type))
+            members[other] = draw_carrier(view, draw, other, members.get(view.media_type))
         return members
 
     return _image_breaking(view, r, make)
@@ -1073,7 +772,7 @@ def _break_types(r: JsonTypes, view: View) -> st.SearchStrategy[Any]:
             position = draw(st.sampled_from(view.references if kind == "member" else arrays))
             if kind == "member":
                 m = draw(st.sampled_from(view.members))
-                members = dict(draw(_typed_reference(view)))
+                members = dict(draw(typed_reference(view)))
                 members[m.name] = draw(samples.NOT[m.type])
             else:
                 members = draw(st.sampled_from((None, "x", 5, [], True)))
