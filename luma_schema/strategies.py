@@ -15,11 +15,9 @@ strategies for free.  Whether a request obeys a rule is read from the catalogue'
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 try:
@@ -33,6 +31,7 @@ from luma_schema import catalog
 from luma_schema._strategies import samples
 from luma_schema._strategies.base import Draw, Infeasible, Request, StrategyError, Wants, short
 from luma_schema._strategies.conditions import applying, satisfy
+from luma_schema._strategies.hold import HOLD
 from luma_schema._strategies.references import (
     breaks_alone,
     draw_carrier,
@@ -40,14 +39,13 @@ from luma_schema._strategies.references import (
     ref_at,
     typed_reference,
 )
+from luma_schema._strategies.settle import hold_all, valid
 from luma_schema._strategies.values import (
     all_values,
     bounds,
     draw_value,
-    presence,
-    put_value,
 )
-from luma_schema._strategies.view import ABSENT, Ref, View, get, overlaps, put
+from luma_schema._strategies.view import ABSENT, View, get, put
 from luma_schema.expr import MISSING
 from luma_schema.rules import (
     AllowedWith,
@@ -87,309 +85,8 @@ from luma_schema.rules import (
 
 __all__ = ["valid_requests", "violating"]
 
-
-# Steps a request may take to obey every rule, and tries at a reference that breaks one rule
-# alone, before the strategies call it a bug of their own.
-_MAX_STEPS: Final = 80
+# Tries at a reference that breaks one rule alone before the strategies call it a bug of their own.
 _TRIES: Final = 40
-
-
-# ---------------------------------------------------------------- making every rule hold
-
-
-@dataclass(frozen=True, slots=True)
-class _Way:
-    """One way to make a rule hold: the paths it changes, and the change.  Ways of ``tier`` 1
-    are tried first (in a drawn order), then 2, ..."""
-
-    tier: int
-    touches: tuple[str, ...]
-    apply: Callable[[Request, Draw], None]
-
-
-def _redraw(view: View, path: str, tier: int = 1, keep_size: bool = False) -> _Way:
-    def apply(body: Request, draw: Draw) -> None:
-        current = get(body, path)
-        size = len(current) if keep_size and isinstance(current, list) else None
-        put(body, path, draw_value(view, draw, path, body, size))
-
-    return _Way(tier, (path,), apply)
-
-
-def _remove(view: View, path: str, tier: int = 1) -> _Way:
-    nullable = view.paths[path].nullable
-
-    def apply(body: Request, draw: Draw) -> None:
-        put(body, path, None if nullable and draw(samples.BOOLEANS) else ABSENT)
-
-    return _Way(tier, (path,), apply)
-
-
-def _force(view: View, test: Test, truth: bool, tier: int = 2) -> _Way:
-    return _Way(tier, (test.path,), lambda b, d: satisfy(view, d, b, [(test, truth)]))
-
-
-def _condition_ways(view: View, rule: Rule) -> list[_Way]:
-    """Ways to make a rule not apply: a ``when`` test false, or every ``unless`` test true."""
-    ways = [_force(view, t, False) for t in rule.when]
-    if rule.unless:
-        wants = [(t, True) for t in rule.unless]
-        paths = tuple(t.path for t in rule.unless)
-        ways.append(_Way(2, paths, lambda b, d: satisfy(view, d, b, wants)))
-    return ways
-
-
-Hold = Callable[[Any, View, Request, Draw, Ref | None], list[_Way]]
-
-
-def _hold_value(r: Any, view: View, body: Request, draw: Draw, ref: Ref | None) -> list[_Way]:
-    return [_redraw(view, r.field), _remove(view, r.field)]
-
-
-def _hold_items(r: Any, view: View, body: Request, draw: Draw, ref: Ref | None) -> list[_Way]:
-    # The number of items stays: another rule may tie it to another array's.
-    return [_redraw(view, r.field, keep_size=True), _remove(view, r.field, tier=2)]
-
-
-def _hold_required(
-    r: Required, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    return [_redraw(view, r.field)]
-
-
-def _hold_one_of_for(
-    r: OneOfFor, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    value = view.read(body).values.get(r.field)
-    keys = [k for k, vs in r.by if value in vs]
-
-    def key(b: Request, d: Draw) -> None:
-        put_value(view, d, b, r.key, d(samples.one(tuple(keys))))
-
-    return [_redraw(view, r.field)] + ([_Way(1, (r.key,), key)] if keys else [])
-
-
-def _hold_same_length(
-    r: SameLength, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    values = view.read(body).values
-
-    def match(path: str, other: str) -> _Way:
-        size = len(values[other])
-        return _Way(1, (path,), lambda b, d: put(b, path, draw_value(view, d, path, b, size)))
-
-    return [
-        match(r.field, r.other),
-        match(r.other, r.field),
-        _remove(view, r.field, tier=2),
-        _remove(view, r.other, tier=2),
-    ]
-
-
-def _hold_not_together(
-    r: NotTogether, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    return [_force(view, t, False, tier=2 if t.path in view.context else 1) for t in r.tests]
-
-
-def _hold_required_for(
-    r: RequiredFor, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    return [_redraw(view, r.field), _force(view, Test(r.key, r.values), False)]
-
-
-def _hold_forbidden_for(
-    r: ForbiddenFor, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    return [_remove(view, r.field), _force(view, Test(r.key, r.among), False)]
-
-
-def _hold_only_for(
-    r: OnlyFor, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    return [_remove(view, r.field), _force(view, Test(r.key, (r.equals,)), True)]
-
-
-def _hold_max_items(
-    r: MaxItemsFor, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    def truncate(b: Request, d: Draw) -> None:
-        put(b, r.field, list(get(b, r.field))[: r.max])
-
-    return [_Way(1, (r.field,), truncate), _force(view, Test(r.key, (r.equals,)), False)]
-
-
-def _hold_allowed_with(
-    r: AllowedWith, view: View, body: Request, draw: Draw, ref: Ref | None
-) -> list[_Way]:
-    enum = bounds(view, r.other, body).enum
-    allowed = tuple(v for v in r.allowed if enum is None or v in enum)
-
-    def allow(b: Request, d: Draw) -> None:
-        if not allowed:
-            raise Infeasible(r.other)
-        put(b, r.other, d(samples.one(allowed)))
-
-    ways = [_Way(1, (r.other,), allow), _force(view, Test(r.field, (r.equals,)), False)]
-    if view.paths[r.other].nullable or view.paths[r.other].default is not MISSING:
-        ways.append(_remove(view, r.other))
-    return [*ways, _force(view, Test(r.key, (r.key_equals,)), False)]
-
-
-def _hold_reference(r: Rule, view: View, body: Request, draw: Draw, ref: Ref | None) -> list[_Way]:
-    """A reference that breaks a rule of references is drawn again (or, second, removed)."""
-    assert ref is not None
-    position, path = ref.position, ref.path
-
-    def again(b: Request, d: Draw) -> None:
-        put(b, path, draw_reference(view, d, position, b))
-
-    def drop(b: Request, d: Draw) -> None:
-        if path == position:
-            put(b, path, None if view.paths[path].nullable and d(samples.BOOLEANS) else ABSENT)
-        else:
-            put(b, path, ABSENT)
-
-    # Removing an item moves the ones after it: it changes the whole array.
-    return [_Way(1, (path,), again), _Way(2, (position,), drop)]
-
-
-def _never(r: Rule, view: View, body: Request, draw: Draw, ref: Ref | None) -> list[_Way]:
-    """Requests are drawn with their JSON types; the network is not asked."""
-    return []
-
-
-HOLD: Final[Mapping[type[Rule], Hold]] = {
-    JsonBody: _never,
-    JsonTypes: _never,
-    OneOf: _hold_value,
-    OneOfFor: _hold_one_of_for,
-    Required: _hold_required,
-    Length: _hold_value,
-    Range: _hold_value,
-    ItemsRange: _hold_items,
-    Unique: _hold_items,
-    SameLength: _hold_same_length,
-    NotTogether: _hold_not_together,
-    RequiredFor: _hold_required_for,
-    ForbiddenFor: _hold_forbidden_for,
-    OnlyFor: _hold_only_for,
-    MaxItemsFor: _hold_max_items,
-    AllowedWith: _hold_allowed_with,
-    Alone: _hold_reference,
-    NotBoth: _hold_reference,
-    EitherOf: _hold_reference,
-    RequiredWith: _hold_reference,
-    Uuid: _hold_reference,
-    Base64: _hold_reference,
-    MaxBytes: _hold_reference,
-    ImageMediaType: _hold_reference,
-    MediaFamily: _hold_reference,
-    PublicHttpsUrl: _hold_reference,
-    Fetched: _never,
-    HttpStatus: _never,
-}
-
-
-def _first_failure(
-    view: View, body: Request, but: Rule | None, skip: str | None
-) -> tuple[Rule, Ref | None] | None:
-    """The first rule (but ``but``) that ``body`` breaks, with the reference that breaks it;
-    ``skip`` names a reference left as it is.  Rules after ``but`` do not read what its
-    failure marks."""
-    reading = view.read(body)
-    mark = but.marks if but is not None and but.scope is Scope.REQUEST else None
-    marked = frozenset({mark}) if mark else frozenset()
-    after = view.rank[but.id] if but is not None else len(view.rank)
-    for r in view.rules:
-        if r is but:
-            continue
-        hidden = marked if view.rank[r.id] > after else frozenset()
-        if r.scope is Scope.REQUEST:
-            if not view.holds(r, reading, marked=hidden):
-                return r, None
-            continue
-        for ref in reading.refs:
-            if ref.bad or ref.path == skip or not view.applies_at(ref.position, reading):
-                continue
-            if not view.holds(r, reading, ref, hidden):
-                return r, ref
-    return None
-
-
-def _take(
-    draw: Draw,
-    body: Request,
-    ways: list[_Way],
-    guard: Callable[[Request], bool] | None,
-    hard: tuple[str, ...],
-) -> bool:
-    """Apply the first way (by tier, in a drawn order) that changes no path of ``hard`` and
-    keeps ``guard`` true."""
-    for tier in sorted({w.tier for w in ways}):
-        group = [
-            w
-            for w in ways
-            if w.tier == tier and not any(overlaps(p, h) for p in w.touches for h in hard)
-        ]
-        for i in draw(samples.order(tuple(range(len(group))))):
-            trial = copy.deepcopy(body)
-            try:
-                group[i].apply(trial, draw)
-            except Infeasible:
-                continue
-            if guard is None or guard(trial):
-                body.clear()
-                body.update(trial)
-                return True
-    return False
-
-
-def _hold_all(
-    view: View,
-    draw: Draw,
-    body: Request,
-    but: Rule | None = None,
-    guard: Callable[[Request], bool] | None = None,
-    hard: tuple[str, ...] = (),
-    skip: str | None = None,
-) -> Request:
-    """Make every rule but ``but`` hold, changing no path of ``hard`` and keeping ``guard``."""
-    for _ in range(_MAX_STEPS):
-        found = _first_failure(view, body, but, skip)
-        if found is None:
-            return body
-        rule, ref = found
-        ways = HOLD[type(rule)](rule, view, body, draw, ref)
-        if rule.scope is Scope.REQUEST:
-            ways += _condition_ways(view, rule)
-        if not _take(draw, body, ways, guard, hard):
-            raise StrategyError(f"no way to make {rule.id} hold in {short(body)}")
-    raise StrategyError(f"the rules do not settle for {short(body)}")
-
-
-@st.composite
-def _valid(draw: Draw, view: View) -> Request:
-    """A valid request: fields drawn in the order the rules on them need, then settled."""
-    body: Request = {}
-    decided: set[str] = set()
-    for r in view.request_rules():
-        # A field whose values depend on another's (the type on the model): the pair is drawn
-        # as one choice, so that every pair is as likely as any other.
-        if isinstance(r, OneOfFor) and {r.key, r.field} <= set(view.order) - decided:
-            key, value = draw(samples.one(tuple((k, v) for k, vs in r.by for v in vs)))
-            put_value(view, draw, body, r.key, key)
-            put_value(view, draw, body, r.field, value)
-            decided |= {r.key, r.field}
-    for name in view.order:
-        if name in decided:
-            continue
-        how = presence(view, draw, name, body)
-        if how == "value":
-            body[name] = draw_value(view, draw, name, body)
-        elif how == "null":
-            body[name] = None
-    return _hold_all(view, draw, body)
 
 
 # ---------------------------------------------------------------- breaking one rule
@@ -404,7 +101,7 @@ def _breaking(view: View, rule: Rule, plan: Plan) -> st.SearchStrategy[Request]:
 
     @st.composite
     def build(draw: Draw) -> Request:
-        body = draw(_valid(view))
+        body = draw(valid(view))
         wants, change = plan(draw, body)
         try:
             satisfy(view, draw, body, applying(rule, draw) + wants)
@@ -418,7 +115,7 @@ def _breaking(view: View, rule: Rule, plan: Plan) -> st.SearchStrategy[Request]:
 
         if not broken(body):
             raise StrategyError(f"{rule.id} is not broken by {short(body)}")
-        return _hold_all(view, draw, body, but=rule, guard=broken)
+        return hold_all(view, draw, body, but=rule, guard=broken)
 
     return build()
 
@@ -604,7 +301,7 @@ def _image_breaking(view: View, rule: Rule, make: Make) -> st.SearchStrategy[Req
 
     @st.composite
     def build(draw: Draw) -> Request:
-        body = draw(_valid(view))
+        body = draw(valid(view))
         positions = [
             p for p in view.references if all(view.test(t, {}, ref_at(view, p, {})) for t in at)
         ]
@@ -653,7 +350,7 @@ def _image_breaking(view: View, rule: Rule, make: Make) -> st.SearchStrategy[Req
                 and breaks_alone(view, rule, ref.members, position, b)
             )
 
-        return _hold_all(view, draw, body, but=rule, guard=broken, hard=(where,), skip=where)
+        return hold_all(view, draw, body, but=rule, guard=broken, hard=(where,), skip=where)
 
     return build()
 
@@ -760,7 +457,7 @@ def _break_types(r: JsonTypes, view: View) -> st.SearchStrategy[Any]:
 
     @st.composite
     def build(draw: Draw) -> Request:
-        body = draw(_valid(view))
+        body = draw(valid(view))
         kind = draw(st.sampled_from(("field", "member", "item")))
         if kind == "field":
             path = draw(st.sampled_from(fields))
@@ -785,7 +482,7 @@ def _break_types(r: JsonTypes, view: View) -> st.SearchStrategy[Any]:
                 items.insert(draw(samples.ints(0, len(items))), members)
                 put(body, position, items)
                 where = position
-        return _hold_all(view, draw, body, but=r, hard=(where,))
+        return hold_all(view, draw, body, but=r, hard=(where,))
 
     return build()
 
@@ -800,7 +497,7 @@ def _break_body(r: JsonBody, view: View) -> st.SearchStrategy[Any]:
         max_leaves=5,
     )
     not_objects = st.one_of(
-        scalars, st.lists(values, max_size=3), st.lists(_valid(view), min_size=1, max_size=2)
+        scalars, st.lists(values, max_size=3), st.lists(valid(view), min_size=1, max_size=2)
     )
     # Python values, and the same as JSON text (a str payload is JSON text, never a string value).
     return st.one_of(
@@ -873,7 +570,7 @@ def valid_requests(cat: Catalogue = catalog.CATALOGUE) -> st.SearchStrategy[Requ
     bytes where a video may be), generation id and file id at every position; optional fields
     present, null or absent; fields a type ignores, now and then; any Unicode text up to its limit
     (astral-plane characters included)."""
-    return _valid(_view(cat))
+    return valid(_view(cat))
 
 
 def violating(rule_id: str, cat: Catalogue = catalog.CATALOGUE) -> st.SearchStrategy[Any]:
