@@ -12,6 +12,7 @@ deep is ``body_not_object``.  Anything else that goes wrong inside is a bug and 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -191,8 +192,11 @@ class Engine:
             finisher_for=self._finisher,
         )
         self._shapes: dict[str, Callable[[dict[str, Any]], Report | None]] = {}
-        # A shape's makers of its per-type functions (see _brancher), for generated_source.
+        # A shape's makers of its per-type functions (see _brancher), for generated_source;
+        # those of shapes compiled only to be shown (past the cap) are kept apart, bounded.
         self._branches: dict[str, Callable[[Any], Callable[..., Report | None]]] = {}
+        self._shown: dict[str, Callable[[Any], Callable[..., Report | None]]] = {}
+        self._numbers = itertools.count()
         self._lock = threading.Lock()
         self.check = self._make_check()
 
@@ -238,11 +242,13 @@ class Engine:
         keys, the function of a type no rule names)."""
         shape = tuple(payload)
         joined = _SEPARATOR.join(shape)
-        function = self._shapes.get(joined) or self._specialise(dict.fromkeys(shape), joined)
+        function = self._shapes.get(joined) or self._specialise(
+            dict.fromkeys(shape), joined, shown=True
+        )
         parts = []
         if function.__name__ in self.ns.sources:
             parts.append(self.ns.sources[function.__name__])
-        make = self._branches.get(joined)
+        make = self._branches.get(joined) or self._shown.pop(joined, None)
         split = self.compiler.split_for(shape)
         if make is not None and split is not None:
             # The function a payload's value of the branching field (its type) is handed to.
@@ -264,7 +270,7 @@ class Engine:
         return finisher
 
     def _specialise(
-        self, body: dict[Any, Any], joined: str
+        self, body: dict[Any, Any], joined: str, shown: bool = False
     ) -> Callable[[dict[str, Any]], Report | None]:
         """The compiled function for payloads whose keys join to ``joined`` (one that returns
         ``None``, for the diagnosis, when keys repeat a text or hold the separator, when there
@@ -288,29 +294,42 @@ class Engine:
             function = self._shapes.get(joined)
             if function is not None:
                 return function
-            if len(self._shapes) >= _SHAPES_MAX:
+            if len(self._shapes) >= _SHAPES_MAX and not shown:
                 return lambda p: ordered(p, shape)
-            # ASCII only: the compiler normalises other identifiers (NFKC) to other names.
-            name = "accept_" + "__".join(
-                k if k.isascii() and k.isidentifier() else "_" for k in shape
+            function, make = self._compile_shape(shape)
+            if len(self._shapes) < _SHAPES_MAX:
+                self._shapes[joined] = function
+                if make is not None:
+                    self._branches[joined] = make
+            elif make is not None:  # shown, not kept: generated_source reads it once
+                self._shown[joined] = make
+            return function
+
+    def _compile_shape(
+        self, shape: tuple[str, ...]
+    ) -> tuple[
+        Callable[[dict[str, Any]], Report | None],
+        Callable[[Any], Callable[..., Report | None]] | None,
+    ]:
+        """The function of ``shape``, and the maker of its per-type functions (if it has any)."""
+        number = next(self._numbers)
+        # ASCII only: the compiler normalises other identifiers (NFKC) to other names.
+        name = "accept_" + "__".join(k if k.isascii() and k.isidentifier() else "_" for k in shape)
+        name = f"{name}_{number}" if name in self.ns.sources else name
+        finisher = self.ns.bind(f"FIN_{number}", self._finisher(shape))
+        branches = None
+        make = None
+        split = self.compiler.split_for(shape)
+        if split is not None:
+            table: dict[Any, Callable[..., Report | None]] = {}
+            make = self._brancher(shape, name, finisher, split[1], table)
+            branches = (
+                self.ns.bind(f"BRANCHES_{number}", table),
+                self.ns.bind(f"branch_{number}", make),
             )
-            name = f"{name}_{len(self._shapes)}" if name in self.ns.sources else name
-            number = len(self._shapes)
-            finisher = self.ns.bind(f"FIN_{number}", self._finisher(shape))
-            branches = None
-            split = self.compiler.split_for(shape)
-            if split is not None:
-                table: dict[Any, Callable[..., Report | None]] = {}
-                make = self._brancher(shape, name, finisher, split[1], table)
-                self._branches[joined] = make
-                branches = (
-                    self.ns.bind(f"BRANCHES_{number}", table),
-                    self.ns.bind(f"branch_{number}", make),
-                )
-            source = self.compiler.shape_source(shape, name, finisher, branches)
-            (function,) = self.ns.define(source, [name])
-            self._shapes[joined] = function
-            return function  # type: ignore[no-any-return]
+        source = self.compiler.shape_source(shape, name, finisher, branches)
+        (function,) = self.ns.define(source, [name])
+        return function, make
 
     def _brancher(
         self,

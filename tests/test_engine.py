@@ -247,3 +247,25 @@ def test_the_source_run_for_a_shape_can_be_printed() -> None:
     assert "K" in source and "refuse(" in source
     # The function is the one check() runs: it answers the shape's requests.
     assert generated_source(("prompt", "aspect_ratio")) == source
+
+
+def test_the_source_of_a_shape_is_shown_past_the_cache_of_shapes() -> None:
+    # An engine keeps a bounded number of compiled shapes; the debug helper still compiles
+    # and shows a new one (a long-running process has usually seen hundreds).
+    engine = Engine(catalog.CATALOGUE)
+    for i in range(300):
+        assert engine.check({"prompt": "x", f"extra_{i}": i}).ok
+    source = engine.generated_source({"prompt": "x", "type": "image_edit", "style": "manga"})
+    assert source.startswith("def accept_prompt__type__style(p):")
+    # The function of the payload's type follows the shape's own.
+    assert "def accept_prompt__type__style__image_edit(p, warned," in source
+
+
+def test_a_shape_hands_each_type_to_a_function_of_its_own() -> None:
+    engine = Engine(catalog.CATALOGUE)
+    edit = engine.generated_source({"prompt": "x", "type": "image_edit"})
+    video = engine.generated_source({"prompt": "x", "type": "video"})
+    # One function for the shape, and one for each type asked.
+    assert edit.split("\n\n")[0] == video.split("\n\n")[0]
+    assert "__video(p, warned," in video and "__image_edit(p, warned," not in video
+    assert "__image_edit(p, warned," in edit and "__video(p, warned," not in edit
