@@ -1,4 +1,5 @@
-"""Shared test machinery: request builders, and the meta-schema check of every exported schema."""
+"""Shared test machinery: request builders, the meta-schema check of every exported schema, and
+the loopback HTTPS site the fetch tests talk to."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
+from fetch_support import Site
 from jsonschema import Draft202012Validator
 
 from luma_schema.export import jsonschema as _jsonschema
@@ -57,3 +59,23 @@ def _meta_validate_schemas(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         _checked(_openapi.openapi, lambda d: d["components"]["schemas"].values()),
     )
     yield
+
+
+# ---------------------------------------------------------------- a loopback HTTPS site
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    """A loopback HTTPS site with its own CA (tests/fetch_support.py), one per test module."""
+    world = Site()
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def world(site: Site) -> Iterator[Site]:
+    """The module's site, reset for one test; no handler stays held after it."""
+    site.reset()
+    yield site
+    for server in site.servers():
+        server.release.set()

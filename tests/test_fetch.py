@@ -14,7 +14,6 @@ import sys
 import threading
 import tracemalloc
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,19 +26,6 @@ from luma_schema.fetch import Fetcher
 FAILED = "source: failed to fetch URL"
 NOT_IMAGE = "source: content-type is not an image"
 TOO_LARGE = "source: image exceeds 50 MB limit"
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def world(site: Site) -> Site:
-    site.reset()
-    return site
 
 
 @pytest.fixture

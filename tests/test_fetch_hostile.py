@@ -11,7 +11,6 @@ import asyncio
 import gc
 import threading
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -26,21 +25,6 @@ FAILS = ([("url_fetch_failed", 422, FAILED)], [])
 IS_TOO_LARGE = ([("image_too_large", 413, TOO_LARGE)], [])
 # What a hung-up stream may still have pushed into the socket buffers of both ends.
 BUFFERS = 32 << 20
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def world(site: Site) -> Iterator[Site]:
-    site.reset()
-    yield site
-    for server in site.servers():
-        server.release.set()  # no handler stays held after its test
 
 
 @pytest.fixture

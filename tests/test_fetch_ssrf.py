@@ -9,7 +9,6 @@ backend uses), so a refused address is caught even where no server listens."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -70,13 +69,6 @@ WAYS = {
     "scheme-relative redirect": "//{host}:{port}/png",
     "backslash redirect": "\\\\{host}:{port}\\png",
 }
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
 
 
 @pytest.fixture

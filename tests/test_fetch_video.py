@@ -8,7 +8,6 @@ Expected messages are the library's strings, written out here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from fetch_support import CAP, Site
@@ -17,19 +16,6 @@ from luma_schema.fetch import Fetcher, Target
 
 VIDEO_OR_IMAGE = ("image", "video")
 NOT_MEDIA = "source: content-type is not an image or a video"
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def world(site: Site) -> Site:
-    site.reset()
-    return site
 
 
 @pytest.fixture

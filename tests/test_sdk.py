@@ -255,13 +255,6 @@ def recorded(api: Api) -> Api:
     return api
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
-
-
 @pytest.fixture
 def closed_port() -> int:
     sock = socket.socket()

@@ -23,19 +23,6 @@ from luma_schema.fetch import Fetcher
 from luma_schema.server.asgi import _BIG_BODY
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    world = Site()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def world(site: Site) -> Site:
-    site.reset()
-    return site
-
-
 @pytest.fixture
 def fetcher(world: Site) -> Fetcher:
     """Trusts the test CA; its resolver answers the loopback address, which counts as public."""

@@ -171,8 +171,8 @@ class Length(Rule):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Range(Rule):
-    """The number ``field`` lies in ``min``..``max`` (either bound may be ``None``: unbounded)."""
+class _Bounded(Rule):
+    """What :class:`Range` and :class:`ItemsRange` share: a field and its bounds."""
 
     field: str = ""
     min: int | float | None = None
@@ -186,6 +186,24 @@ class Range(Rule):
 
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "min": self.min, "max": self.max}
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    @property
+    def marks(self) -> str:
+        return self.field
+
+    def _bounds(self) -> str:
+        low = "" if self.min is None else self.min
+        high = "" if self.max is None else self.max
+        return f"{low}..{high}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Range(_Bounded):
+    """The number ``field`` lies in ``min``..``max`` (either bound may be ``None``: unbounded)."""
 
     def requirement(self) -> Expr:
         value = _field(self.field)
@@ -196,36 +214,13 @@ class Range(Rule):
             bounds.append(Compare(value, "<=", self.max))
         return implies(Given(value), All(*bounds))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
-        low = "" if self.min is None else self.min
-        high = "" if self.max is None else self.max
-        return f"{self.field}, {low}..{high}"
+        return f"{self.field}, {self._bounds()}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ItemsRange(Rule):
+class ItemsRange(_Bounded):
     """Every number of the array ``field`` lies in ``min``..``max`` (either may be ``None``)."""
-
-    field: str = ""
-    min: int | float | None = None
-    max: int | float | None = None
-
-    def _validate(self) -> None:
-        if self.min is None and self.max is None:
-            raise ValueError(f"{self.id}: a range needs a bound")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"{self.id}: need min <= max, got {self.min}..{self.max}")
-
-    def params(self) -> dict[str, Any]:
-        return {"field": self.field, "min": self.min, "max": self.max}
 
     def requirement(self) -> Expr:
         items = _field(self.field)
@@ -236,18 +231,8 @@ class ItemsRange(Rule):
             bounds.append(Compare(Call("largest", items), "<=", self.max))
         return implies(All(Given(items), Compare(Len(items), ">", 0)), All(*bounds))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
-        low = "" if self.min is None else self.min
-        high = "" if self.max is None else self.max
-        return f"{self.field}[*], {low}..{high}"
+        return f"{self.field}[*], {self._bounds()}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
