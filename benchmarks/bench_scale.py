@@ -34,32 +34,25 @@ LOOP_ROWS = 100_000  # rows of the in-process comparison
 
 
 def _loops(path: Path) -> None:
-    import argparse
-
     import pyarrow as pa
 
-    from luma_schema import batch, cli
+    from luma_schema import batch
+    from luma_schema._cli.batch import Options, check_batch
+    from luma_schema._cli.inputs import Lines
 
     lines = [line for line in path.read_bytes().split(b"\n")[:LOOP_ROWS] if line]
     column = pa.array(lines, pa.binary())
-    unit = cli._Lines(str(path), 1, b"\n".join(lines))
-
-    def options(summary_only: bool) -> Any:
-        return cli._Options(
-            argparse.Namespace(
-                fetch=False, format="json", only_invalid=False, summary_only=summary_only
-            )
-        )
-
-    quiet, printing = options(True), options(False)
+    unit = Lines(str(path), 1, b"\n".join(lines))
+    # The CLI's inner loop as `check --summary-only` runs it, and as `--format json` runs it.
+    quiet, printing = Options(printing=False), Options(json=True)
     short = ("ok", "status", "detail", "rule")
     peers: dict[str, Callable[[], Any]] = {
-        "CLI loop, --summary-only": lambda: cli._check_batch(quiet, [unit]),
+        "CLI loop, --summary-only": lambda: check_batch(quiet, [unit]),
         "batch.verdicts, ok status detail rule": lambda: batch.verdicts(column, columns=short),
         "batch.verdicts, + path": lambda: batch.verdicts(column, columns=(*short, "path")),
         "batch.verdicts, + warnings": lambda: batch.verdicts(column, columns=(*short, "warnings")),
         "batch.verdicts, all columns": lambda: batch.verdicts(column),
-        "CLI loop, --format json": lambda: cli._check_batch(printing, [unit]),
+        "CLI loop, --format json": lambda: check_batch(printing, [unit]),
     }
     times: dict[str, list[float]] = {name: [] for name in peers}
     gc.collect()

@@ -191,6 +191,10 @@ class Engine:
             accept=Report.accepted,
             finisher_for=self._finisher,
         )
+        if compiled:
+            # The diagnosis that completes the compiled paths' reports applies, per type, the
+            # rules that type leaves to test; compiled=False keeps the reference: every rule.
+            self.diagnosis.plan_by(self.compiler.split)
         self._shapes: dict[str, Callable[[dict[str, Any]], Report | None]] = {}
         # A shape's makers of its per-type functions (see _brancher), for generated_source;
         # those of shapes compiled only to be shown (past the cap) are kept apart, bounded.

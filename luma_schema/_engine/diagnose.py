@@ -96,6 +96,13 @@ class _AdviceStep:
     reads: frozenset[str]
 
 
+# What a diagnosis applies: its steps, the index of the last group of image rules, and the
+# request's and the images' warnings.
+_Plan = tuple[
+    tuple[Step | tuple[Step, ...], ...], int, tuple[_AdviceStep, ...], tuple[_AdviceStep, ...]
+]
+
+
 def steps(rules: tuple[Rule, ...]) -> tuple[Rule | tuple[Rule, ...], ...]:
     """The rules the diagnosis applies, in order, each run of consecutive image rules grouped:
     a group runs over every reference (references outer, rules inner) at its place."""
@@ -138,6 +145,55 @@ class Diagnosis:
         self.field_tests = tuple(self._applies(catalogue).items())
         self.request_advice = tuple(
             self._advice(a) for a in catalogue.advice if a.when and a.scope is Scope.REQUEST
+        )
+        self._all: _Plan = (self.steps, self.last_group, self.request_advice, self.image_advice)
+        self._split: tuple[str, frozenset[Any]] | None = None
+        self._plans: dict[Any, _Plan] = {}
+
+    def plan_by(self, split: tuple[str, tuple[Any, ...]] | None) -> None:
+        """Apply, for a request whose ``split`` field (its type) holds a value the rules name,
+        only the rules and warnings that value leaves to test: a rule that holds whatever the
+        rest of the request is, once the type is known, cannot fail or mark (planned per value,
+        on first use)."""
+        self._split = None if split is None else (split[0], frozenset(split[1]))
+        self._plans.clear()
+
+    def _plan(self, values: dict[str, Any], bad: set[str]) -> _Plan:
+        split = self._split
+        if split is None:
+            return self._all
+        path, named = split
+        value = values.get(path)
+        if path in bad or type(value) is not str or value not in named:
+            return self._all
+        plan = self._plans.get(value)
+        if plan is None:
+            plan = self._plans[value] = self._planned(path, value)
+        return plan
+
+    def _planned(self, path: str, value: Any) -> _Plan:
+        known: dict[Expr, Any] = {expr.Value(path): value}
+        none: frozenset[Expr] = frozenset()
+
+        def may_fail(step: Step) -> bool:
+            return expr.fold(step.rule.predicate(), known, none, none) != expr.Const(True)
+
+        def may_warn(step: _AdviceStep) -> bool:
+            assert step.advice.when is not None
+            return expr.fold(step.advice.when, known, none, none) != expr.Const(False)
+
+        planned: list[Step | tuple[Step, ...]] = []
+        for step in self.steps:
+            if isinstance(step, tuple):
+                planned.append(tuple(s for s in step if may_fail(s)))  # kept, even empty
+            elif may_fail(step):
+                planned.append(step)
+        last = max((i for i, s in enumerate(planned) if isinstance(s, tuple)), default=-1)
+        return (
+            tuple(planned),
+            last,
+            tuple(a for a in self.request_advice if may_warn(a)),
+            tuple(a for a in self.image_advice if may_warn(a)),
         )
 
     # ------------------------------------------------------------ made once
@@ -226,13 +282,13 @@ class Diagnosis:
         bad = reading.bad
         errors = reading.errors
         refs = [ref for ref in reading.refs if not ref.bad and self.applies(ref.position, values)]
-        last = self.last_group
-        for index, step in enumerate(self.steps):
+        plan, last, request_advice, image_advice = self._plan(values, bad)
+        for index, step in enumerate(plan):
             if isinstance(step, tuple):
                 for ref in refs:
                     self._image(step, ref, reading)
                     if index == last:
-                        self._image_advice(ref, reading)
+                        self._image_advice(ref, reading, image_advice)
                 continue
             if bad and not bad.isdisjoint(step.predicate_reads):
                 continue  # it reads a value that is not there to read
@@ -244,7 +300,7 @@ class Diagnosis:
             marks = step.rule.marks
             if marks:
                 bad.add(marks)
-        for advice in self.request_advice:
+        for advice in request_advice:
             if bad and not bad.isdisjoint(advice.reads):
                 continue
             if advice.when(values):
@@ -267,12 +323,14 @@ class Diagnosis:
             if step.rule.marks == "image":
                 ref.bad = True
 
-    def _image_advice(self, ref: Ref, reading: Reading) -> None:
+    def _image_advice(
+        self, ref: Ref, reading: Reading, image_advice: tuple[_AdviceStep, ...]
+    ) -> None:
         if ref.bad:
             return
         bad = reading.bad
         args = (ref.members, reading.values, ref.position, ref.memo)
-        for advice in self.image_advice:
+        for advice in image_advice:
             if bad and not bad.isdisjoint(advice.reads):
                 continue
             if advice.when(*args):
@@ -283,4 +341,3 @@ class Diagnosis:
     def _warn(reading: Reading, step: _AdviceStep, path: str, params: dict[str, Any]) -> None:
         message = step.advice.render(path, **params)
         reading.warnings.append(Notice(step.advice.id, path, message))
-
