@@ -27,12 +27,37 @@ from luma_schema.rules.base import Rule, Test, _field
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class OneOf(Rule):
+class _OnField(Rule):
+    """A rule on one request field: its violations concern ``field``."""
+
+    field: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+    @property
+    def path(self) -> str:
+        return self.field
+
+    def _args(self) -> str:
+        return self.field
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Marking(_OnField):
+    """A rule on one request field whose failure hides the field from the rules after it."""
+
+    @property
+    def marks(self) -> str:
+        return self.field
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class OneOf(_Marking):
     """``field`` is one of ``values``; null or absent passes (defaults and nullability are the
     field table's business).  ``listing`` keeps a documented ``Valid:`` list verbatim; it must name
     exactly ``values``.  ``context`` names other fields the message quotes (with their defaults)."""
 
-    field: str = ""
     values: tuple[str, ...] = ()
     listing: str | None = None
     context: tuple[str, ...] = ()
@@ -54,25 +79,16 @@ class OneOf(Rule):
     def echo(self) -> Mapping[str, Expr]:
         return {"value": _field(self.field), **{name: _field(name) for name in self.context}}
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field} in {'|'.join(self.values)}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class OneOfFor(Rule):
+class OneOfFor(_Marking):
     """``field`` is one of ``values``, and where ``key`` is one of the keys of ``by``, one of
     that key's values (the key read as it stands: an unknown or invalid key asks nothing more).
     ``context`` names other fields the message quotes, as for :class:`OneOf`."""
 
-    field: str = ""
     values: tuple[str, ...] = ()
     key: str = ""
     by: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -100,47 +116,23 @@ class OneOfFor(Rule):
     def echo(self) -> Mapping[str, Expr]:
         return {"value": _field(self.field), **{name: _field(name) for name in self.context}}
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field} in {'|'.join(self.values)}, by {self.key}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Required(Rule):
+class Required(_Marking):
     """``field`` is present (null counts as present: the field table rejects it)."""
 
-    field: str = ""
-
-    def params(self) -> dict[str, Any]:
-        return {"field": self.field}
 
     def requirement(self) -> Expr:
         return Present(_field(self.field))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
-    def _args(self) -> str:
-        return self.field
-
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Length(Rule):
+class Length(_Marking):
     """``field`` holds ``min``..``max`` characters, counted in Unicode code points."""
 
-    field: str = ""
     min: int = 0
     max: int = 0
 
@@ -158,23 +150,14 @@ class Length(Rule):
             bounds.insert(0, Compare(Len(value), ">=", self.min))
         return implies(Given(value), All(*bounds))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field}, {self.min}..{self.max}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class _Bounded(Rule):
+class _Bounded(_Marking):
     """What :class:`Range` and :class:`ItemsRange` share: a field and its bounds."""
 
-    field: str = ""
     min: int | float | None = None
     max: int | float | None = None
 
@@ -186,14 +169,6 @@ class _Bounded(Rule):
 
     def params(self) -> dict[str, Any]:
         return {"field": self.field, "min": self.min, "max": self.max}
-
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
 
     def _bounds(self) -> str:
         low = "" if self.min is None else self.min
@@ -236,35 +211,19 @@ class ItemsRange(_Bounded):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Unique(Rule):
+class Unique(_Marking):
     """No item of the array ``field`` is repeated."""
 
-    field: str = ""
-
-    def params(self) -> dict[str, Any]:
-        return {"field": self.field}
 
     def requirement(self) -> Expr:
         items = _field(self.field)
         return implies(Given(items), Call("distinct", items))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
-    def _args(self) -> str:
-        return self.field
-
 
 @dataclass(frozen=True, slots=True, repr=False)
-class SameLength(Rule):
+class SameLength(_OnField):
     """The arrays ``field`` and ``other`` have as many items, where both are given."""
 
-    field: str = ""
     other: str = ""
 
     def params(self) -> dict[str, Any]:
@@ -274,46 +233,33 @@ class SameLength(Rule):
         a, b = _field(self.field), _field(self.other)
         return implies(All(Given(a), Given(b)), Same(Len(a), Len(b)))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"len({self.field}) = len({self.other})"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class NotTogether(Rule):
+class NotTogether(_OnField):
     """A combination of values each valid alone: refused when every test of ``tests`` holds (on
     values read checked: an invalid one skips the rule).  ``field`` is the path it names."""
 
-    field: str = ""
     tests: tuple[Test, ...] = ()
 
     def _validate(self) -> None:
         if len(self.tests) < 2:
             raise ValueError(f"{self.id}: a combination needs two tests or more")
 
-    def params(self) -> dict[str, Any]:
-        return {"field": self.field}
-
     def requirement(self) -> Expr:
         return Not(All(*(t.expr(checked=True) for t in self.tests)))
-
-    @property
-    def path(self) -> str:
-        return self.field
 
     def _args(self) -> str:
         return " and ".join(map(repr, self.tests))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class RequiredFor(Rule):
+class RequiredFor(_Marking):
     """``field`` is given (present and not null) when ``key`` equals ``equals``, or is one of
     ``among`` (the message then quotes the key's value as ``{equals}``)."""
 
-    field: str = ""
     key: str = ""
     equals: str = ""
     among: tuple[str, ...] = ()
@@ -337,24 +283,15 @@ class RequiredFor(Rule):
     def requirement(self) -> Expr:
         return implies(In(_field(self.key), frozenset(self.values)), Given(_field(self.field)))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
-    @property
-    def marks(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field} if {self.key}={'|'.join(self.values)}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ForbiddenFor(Rule):
+class ForbiddenFor(_OnField):
     """``field`` is not given (null counts as not given) when ``key`` is one of ``among``.  A
     forbidden image is still an image: the image rules check it too."""
 
-    field: str = ""
     key: str = ""
     among: tuple[str, ...] = ()
 
@@ -368,20 +305,15 @@ class ForbiddenFor(Rule):
     def requirement(self) -> Expr:
         return implies(In(_field(self.key), frozenset(self.among)), Not(Given(_field(self.field))))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"no {self.field} if {self.key}={'|'.join(self.among)}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class OnlyFor(Rule):
+class OnlyFor(_OnField):
     """``field`` may be given only when ``key`` equals ``equals`` (null counts as not given).
     A forbidden image is still an image: the image rules check it too."""
 
-    field: str = ""
     key: str = ""
     equals: str = ""
 
@@ -391,19 +323,14 @@ class OnlyFor(Rule):
     def requirement(self) -> Expr:
         return implies(Not(Equals(_field(self.key), self.equals)), Not(Given(_field(self.field))))
 
-    @property
-    def path(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field} only if {self.key}={self.equals}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class MaxItemsFor(Rule):
+class MaxItemsFor(_OnField):
     """The array ``field`` holds at most ``max`` items when ``key`` equals ``equals``."""
 
-    field: str = ""
     max: int = 0
     key: str = ""
     equals: str = ""
@@ -422,20 +349,15 @@ class MaxItemsFor(Rule):
             Compare(Len(items), "<=", self.max),
         )
 
-    @property
-    def path(self) -> str:
-        return self.field
-
     def _args(self) -> str:
         return f"{self.field} <= {self.max} if {self.key}={self.equals}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class AllowedWith(Rule):
+class AllowedWith(_OnField):
     """When ``key`` equals ``key_equals`` and ``field`` equals ``equals``, a given ``other``
     must be one of ``allowed`` (null leaves the choice to the model, which picks an allowed one)."""
 
-    field: str = ""
     equals: str = ""
     other: str = ""
     allowed: tuple[str, ...] = ()
@@ -466,10 +388,6 @@ class AllowedWith(Rule):
             ),
             In(other, frozenset(self.allowed)),
         )
-
-    @property
-    def path(self) -> str:
-        return self.field
 
     def _args(self) -> str:
         return f"{self.field}={self.equals} needs {self.other} in {'|'.join(self.allowed)}"
