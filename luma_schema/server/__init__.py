@@ -37,7 +37,6 @@ from luma_schema.server.asgi import (
     check_request,
     error_response,
     handle_error,
-    install,
     read_body,
     validated_request,
 )
@@ -45,6 +44,7 @@ from luma_schema.server.body import MAX_BODY_BYTES, MAX_INFLIGHT_BYTES, BodyRefu
 from luma_schema.server.mock import MockClock, create_app
 from luma_schema.server.protocol import uvicorn_protocol
 from luma_schema.server.run import MockServer, serve
+from luma_schema.server.wiring import install
 
 if TYPE_CHECKING:
     from luma_schema.server._fastapi import RawBodyRoute

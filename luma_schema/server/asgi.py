@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sys
 from collections.abc import Mapping
 from random import Random
 from typing import Any, Final
 
 from pydantic import ValidationError
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,7 +36,6 @@ __all__ = [
     "check_request",
     "error_response",
     "handle_error",
-    "install",
     "read_body",
     "validated_request",
 ]
@@ -264,24 +261,3 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             share.release()
-
-
-def install(app: Starlette, *, max_inflight_bytes: int | None = MAX_INFLIGHT_BYTES) -> None:
-    """Add :class:`RequestIdMiddleware` (with ``max_inflight_bytes``) and :func:`handle_error`
-    (for :class:`RequestError`, :class:`BodyRefused` and pydantic's ``ValidationError``) to a
-    Starlette or FastAPI app, before it starts.
-
-    On a FastAPI app, also: a route whose body parameter is a :class:`GenerationRequest` answers
-    FastAPI's validation errors of that body as the API does (status and ``{"detail": ...}``,
-    no input echoed), and routes taking a :class:`GenerationRequest` (as their body, or through
-    ``Depends(validated_request)``) show the exported request schema and the API's error
-    answers in ``/openapi.json``."""
-    app.add_middleware(RequestIdMiddleware, max_inflight_bytes=max_inflight_bytes)
-    app.add_exception_handler(RequestError, handle_error)
-    app.add_exception_handler(BodyRefused, handle_error)
-    app.add_exception_handler(ValidationError, handle_error)
-    fastapi = sys.modules.get("fastapi")  # a FastAPI app means fastapi is imported already
-    if fastapi is not None and isinstance(app, fastapi.FastAPI):
-        from luma_schema.server import _fastapi
-
-        _fastapi.install(app)
