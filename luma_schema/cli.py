@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from luma_schema import __version__
+from luma_schema._cli import STOP_LINES
 from luma_schema._cli.stopping import StopSignals, Terminated, deferred, exit_by_signal
 
 if TYPE_CHECKING:
@@ -435,10 +436,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _silence_stdout()
             return EXIT_OK
         except KeyboardInterrupt:
-            print("luma-schema: interrupted", file=sys.stderr)
+            print(STOP_LINES[signal.SIGINT], file=sys.stderr)
             return EXIT_INTERRUPTED
         except Terminated:
-            print("luma-schema: terminated", file=sys.stderr)
+            print(STOP_LINES[signal.SIGTERM], file=sys.stderr)
             return EXIT_TERMINATED
         except Exception as exc:
             from luma_schema._cli.pool import WorkerFailed

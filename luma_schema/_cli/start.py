@@ -11,15 +11,12 @@ import signal
 import sys
 from types import FrameType
 
-_LINES: dict[int, str] = {
-    signal.SIGINT: "luma-schema: interrupted\n",
-    signal.SIGTERM: "luma-schema: terminated\n",
-}
+from luma_schema._cli import STOP_LINES
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
     try:
-        sys.stderr.write(_LINES[signum])
+        sys.stderr.write(STOP_LINES[signum] + "\n")
         sys.stderr.flush()
     finally:
         signal.signal(signum, signal.SIG_DFL)
@@ -27,7 +24,7 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
         os._exit(128 + signum)  # where the signal does not end the process
 
 
-for _signum in _LINES:
+for _signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(_signum, _stopped)
 
 
