@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from luma_schema.expr import paths as expr_paths
@@ -80,9 +81,10 @@ class Catalogue:
                 return a
         raise KeyError(advice_id)
 
-    @property
+    @functools.cached_property
     def paths(self) -> dict[str, Field]:
-        """Every field by its dotted path (``video.duration``), objects' members included."""
+        """Every field by its dotted path (``video.duration``), objects' members included (made
+        once: the engine reads it per request; not to be changed)."""
         out: dict[str, Field] = {}
 
         def add(prefix: str, table: tuple[Field, ...]) -> None:
