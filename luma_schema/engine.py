@@ -21,9 +21,9 @@ from luma_schema import catalog, media
 from luma_schema._engine.codegen import Namespace
 from luma_schema._engine.compile import Compiler
 from luma_schema._engine.diagnose import Diagnosis
-from luma_schema._engine.reading import Reading
+from luma_schema._engine.reading import WRONG, Reading, typed
 from luma_schema._input import json_text
-from luma_schema._input.python import TooDeep, depth_ok, has_alien, plain
+from luma_schema._input.python import TooDeep, depth_ok, exact, has_alien, plain
 from luma_schema.expr import MISSING, All, Const, Expr, Not, Position, Value, fold
 from luma_schema.report import (
     ANSWER_OK,
@@ -190,6 +190,7 @@ class Engine:
             refuse=Report.refused,
             accept=Report.accepted,
             finisher_for=self._finisher,
+            wrong_type=self._wrong_type,
         )
         if compiled:
             # The diagnosis that completes the compiled paths' reports applies, per type, the
@@ -408,6 +409,28 @@ class Engine:
             if type(body) is not dict or self._alien_outside_fields(body):
                 return self._row_one()
         return self.diagnosis.run(body)
+
+    def _wrong_type(self, payload: Any, first: Violation, finisher: _Finisher) -> Report | None:
+        """The refusal a compiled path found, ``first`` a value of the wrong JSON type and every
+        field before it in the table read (its errors come first); ``None`` (the diagnosis
+        answers) when the payload is no JSON object (too deep, a value no JSON type names
+        outside the fields) or when its plain copy has the type after all (a subclass of str)."""
+        if exact(payload):
+            body = payload  # (its plain copy would equal it: no need to make one)
+        else:
+            try:
+                body = plain(payload)
+            except TooDeep:
+                return None
+        if type(body) is not dict or self._alien_outside_fields(body):
+            return None
+        value: Any = body
+        for part in first.path.split("."):
+            value = value.get(part, MISSING) if type(value) is dict else MISSING
+        f = self.catalogue.paths[first.path]
+        if value is MISSING or (value is None and f.nullable) or typed(f.type, value) is not WRONG:
+            return None
+        return Report.refused(first, finisher, payload)
 
     def _alien_outside_fields(self, body: dict[str, Any]) -> bool:
         # A known field holding something that is no JSON value is a type error for that field;

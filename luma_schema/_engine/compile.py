@@ -63,6 +63,7 @@ class Compiler:
         refuse: Callable[[Violation, Any, Any], Report],
         accept: Callable[[Any, Any, bool], Report],
         finisher_for: Callable[[Any], Any],
+        wrong_type: Callable[[Any, Violation, Any], Report | None],
     ) -> None:
         self.catalogue = catalogue
         self.ns = ns
@@ -72,6 +73,7 @@ class Compiler:
         self.field_names = frozenset(f.name for f in catalogue.fields)
         self.members = catalogue.reference_members
         self.member_names = frozenset(m.name for m in self.members)
+        self.types_rule = next(r for r in catalogue.rules if r.scope is Scope.TYPES)
         self.image_advice = tuple(
             a for a in catalogue.advice if a.when is not None and a.scope is Scope.IMAGE
         )
@@ -94,6 +96,8 @@ class Compiler:
         ns.bind("Violation", Violation)
         ns.bind("FIELD_NAMES", self.field_names)
         ns.bind("MEMBER_NAMES", self.member_names)
+        ns.bind("wrong_type", wrong_type)
+        ns.bind("known_members", _known_members(self.member_names))
         self._lane_lines: dict[tuple[Any, ...], list[str]] = {}
         if not self._unsupported:
             self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
@@ -149,11 +153,19 @@ class Compiler:
         return [p for p in self.paths if p.startswith(path + ".")]
 
     def _read(
-        self, f: Field, path: str, indent: str, lines: list[str], missing: bool, null: bool
+        self,
+        f: Field,
+        path: str,
+        indent: str,
+        lines: list[str],
+        missing: bool,
+        null: bool,
+        wrong: Callable[[str, Field], str] = lambda path, f: "return None",
     ) -> None:
         """Check the JSON type of the value in ``f_<path>`` (it may be ``MISSING`` when
         ``missing``, null when ``null``) and bind the variables of everything inside it; a
-        value the compiled path does not read (a wrong type, an unknown member) returns None."""
+        value of the wrong JSON type runs ``wrong(path, f)`` (a statement); one the compiled
+        path does not read (an item of the wrong type, an unknown member) returns None."""
         names = Locals(self.ns)
         var = names.value(path)
         allowed = [type_test(f.type, var)]
@@ -161,7 +173,7 @@ class Compiler:
             allowed.insert(0, f"{var} is MISSING")
         if null and f.nullable:
             allowed.insert(0, f"{var} is None")
-        lines.append(f"{indent}if not ({' or '.join(allowed)}): return None")
+        lines.append(f"{indent}if not ({' or '.join(allowed)}): {wrong(path, f)}")
         if f.type is JsonType.ARRAY and not f.reference:
             assert f.items is not None
             guard = f"type({var}) is list" if (missing or f.nullable) else ""
@@ -193,7 +205,7 @@ class Compiler:
             child = f"{path}.{m.name}"
             default = self.ns.constant(m.default)
             lines.append(f"{inner}{names.value(child)} = {var}.get({m.name!r}, {default})")
-            self._read(m, child, inner, lines, missing=m.default is MISSING, null=True)
+            self._read(m, child, inner, lines, missing=m.default is MISSING, null=True, wrong=wrong)
 
     # ------------------------------------------------------------ references
 
@@ -266,11 +278,19 @@ class Compiler:
         if made is not None:
             return made
         names = [m.name for m in self.members]
+        f = self.paths[position]
+        # The nesting level of a member's value (the request object is 1).
+        depth = position.count(".") + 3 + (f.type is JsonType.ARRAY)
         lines = [
             f"{indent}if type(x) is not dict: {_UNREAD}",
             f"{indent}for k in x:",
-            # Keys by their text only: a subclass of str may override == and hash.
-            f"{indent}    if type(k) is not str: {_UNREAD}",
+            # Keys by their text only: a subclass of str may override == and hash.  Unknown
+            # members are warned of and otherwise ignored: the lanes read the known ones.
+            f"{indent}    if type(k) is not str or k not in MEMBER_NAMES:",
+            f"{indent}        x = known_members(x, {depth})",
+            f"{indent}        if x is None: {_UNREAD}",
+            f"{indent}        {_WARNED}",
+            f"{indent}        break",
             f"{indent}n = len(x)",
         ]
         rules = [s.rule.predicate() for s in self._image_rules()]
@@ -314,8 +334,30 @@ class Compiler:
         split = self.split
         return split if split is not None and split[0] in shape else None
 
+    def _wrong(self, shape: tuple[str, ...], finisher: str) -> Callable[[str, Field], str]:
+        """What a shape's prologue does when the value at a path has the wrong JSON type: the
+        refusal whose first error that is (the diagnosis lists type errors first, in table
+        order), unless a field read earlier may hold a type error the prologue does not read (a
+        reference's members are read in its lane) or the test is stricter than the diagnosis' (a
+        whole-valued float is an integer).  ``wrong_type`` leaves to the diagnosis a payload that
+        is no JSON (too deep, or a value no JSON type names) or whose plain copy has the type."""
+        order = list(self.paths)
+        rule = self.types_rule
+
+        def statement(path: str, f: Field) -> str:
+            if f.type is JsonType.INTEGER:
+                return "return None"
+            for earlier in order[: order.index(path)]:
+                if self.paths[earlier].reference and earlier.split(".")[0] in shape:
+                    return "return None"
+            detail = rule.render(path, expected=f.type.value)
+            violation = self.ns.constant(Violation(rule.id, rule.status, detail, path))
+            return f"return wrong_type(p, {violation}, {finisher})"
+
+        return statement
+
     def _prologue(
-        self, shape: tuple[str, ...]
+        self, shape: tuple[str, ...], finisher: str
     ) -> tuple[list[str], dict[Expr, Any], set[Expr], set[Expr]]:
         """The body that reads a payload of ``shape`` (its JSON types, the variables of every
         field and member) and what that reading proves: known values, given and present leaves."""
@@ -326,6 +368,7 @@ class Compiler:
         variables = []
         unknown = []
         names_ = Locals(self.ns)
+        wrong = self._wrong(shape, finisher)
         table = {f.name: f for f in self.fields}
         for i, key in enumerate(shape):
             if key in table:
@@ -344,7 +387,7 @@ class Compiler:
                     known[Value(child)] = MISSING
                 continue
             (present if f.nullable else given).add(value)
-            self._read(f, f.name, "    ", lines, missing=False, null=True)
+            self._read(f, f.name, "    ", lines, missing=False, null=True, wrong=wrong)
         # Unknown fields: any JSON value, for a warning.
         for var in unknown:
             lines.append(f"    if not opaque_ok({var}, 2): return None")
@@ -382,7 +425,7 @@ class Compiler:
             " request rule in order (absent fields folded in as their defaults).  None: the"
             ' diagnosis answers."""',
         ]
-        prologue, known, given, present = self._prologue(shape)
+        prologue, known, given, present = self._prologue(shape, finisher)
         lines += prologue
         split = self.split_for(shape)
         if split is None:
@@ -409,7 +452,7 @@ class Compiler:
         """The source of the function a shape's function hands a payload to when the field of
         :meth:`split_for` holds ``value`` (``None``: a value none of the rules names): the
         references, the warnings and the rules, folded with that value known."""
-        prologue, known, given, present = self._prologue(shape)
+        prologue, known, given, present = self._prologue(shape, finisher)
         split = self.split_for(shape)
         assert split is not None
         if value is not None:
@@ -600,3 +643,21 @@ class Compiler:
         (function,) = self.ns.define("\n".join(lines), ["ordered"])
         self.ns.bind("ORDERED", function)
         return function  # type: ignore[no-any-return]
+
+
+def _known_members(names: frozenset[str]) -> Callable[[dict[Any, Any], int], dict[str, Any] | None]:
+    def known_members(x: dict[Any, Any], depth: int) -> dict[str, Any] | None:
+        """The members of reference ``x`` whose names the table knows; ``None`` when a name is
+        not text or another member's value is no JSON value within ``MAX_DEPTH`` (``depth``:
+        its nesting level): the diagnosis answers those."""
+        kept: dict[str, Any] = {}
+        for k, v in x.items():
+            if type(k) is not str:
+                return None
+            if k in names:
+                kept[k] = v
+            elif not opaque_ok(v, depth):
+                return None
+        return kept
+
+    return known_members

@@ -68,7 +68,8 @@ def type_test(expected: JsonType, var: str) -> str:
         case JsonType.INTEGER:
             return f"type({var}) is int"
         case JsonType.NUMBER:
-            return f"(type({var}) is int or type({var}) is float)"
+            # A float that is no JSON number (NaN, an infinity: x - x is NaN) is the diagnosis'.
+            return f"(type({var}) is int or (type({var}) is float and {var} - {var} == 0))"
         case JsonType.ARRAY:
             return f"type({var}) is list"
         case JsonType.OBJECT:

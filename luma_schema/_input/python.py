@@ -15,7 +15,7 @@ from typing import Any, Final
 from luma_schema import media
 from luma_schema.catalog import MAX_DEPTH
 
-__all__ = ["ALIEN", "TooDeep", "depth_ok", "opaque_ok", "plain"]
+__all__ = ["ALIEN", "TooDeep", "depth_ok", "exact", "opaque_ok", "plain"]
 
 
 class _Alien:
@@ -141,10 +141,40 @@ def opaque_ok(value: Any, depth: int) -> bool:
         return True
     if kind is float:
         return math.isfinite(value)
+    if exact(value, depth):
+        return True  # (the common case: no copy made)
     try:
         return not has_alien(plain(value, depth))
     except TooDeep:
         return False
+
+
+def exact(value: Any, depth: int = 1) -> bool:
+    """Whether ``value`` is made only of exact built-in JSON types (text keys, finite floats)
+    nesting within ``MAX_DEPTH``: its plain copy would equal it, so it can be read as it is.
+    A container met twice (shared, or a cycle) is left to :func:`plain`: not exact."""
+    stack = [(value, depth)]
+    seen: set[int] = set()
+    while stack:
+        node, level = stack.pop()
+        kind = type(node)
+        if kind is dict or kind is list:
+            if level > MAX_DEPTH or id(node) in seen:
+                return False
+            seen.add(id(node))
+        if kind is dict:
+            for k, v in node.items():
+                if type(k) is not str:
+                    return False
+                stack.append((v, level + 1))
+        elif kind is list:
+            stack.extend((child, level + 1) for child in node)
+        elif kind is float:
+            if not math.isfinite(node):
+                return False
+        elif not (node is None or kind is str or kind is bool or kind is int or kind is media.Blob):
+            return False
+    return True
 
 
 def depth_ok(value: Any, depth: int = 1) -> bool:
