@@ -401,13 +401,15 @@ class Engine:
         if parsed:
             if type(body) is not dict or not depth_ok(body):
                 return self._row_one()
-        else:
+        elif not exact(body):  # (exact built-ins are read as they are: no copy to make)
             try:
                 body = plain(body)
             except TooDeep:
                 return self._row_one()
             if type(body) is not dict or self._alien_outside_fields(body):
                 return self._row_one()
+        elif type(body) is not dict:
+            return self._row_one()
         return self.diagnosis.run(body)
 
     def _wrong_type(self, payload: Any, first: Violation, finisher: _Finisher) -> Report | None:

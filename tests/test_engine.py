@@ -188,6 +188,8 @@ _REFRAME = {
 _POSITION = {"h_norm": 0.5, "w_norm": 0.5, "x_norm": 0.1, "y_norm": 0.1}
 _URL = "https://example.com/a.png"
 _DEEP = catalog.MAX_DEPTH
+_HTTP = "http://example.com/a.png"  # not fetchable
+_JPEG_AS = {"data": PNG64, "media_type": "image/jpeg"}  # a PNG said to be a JPEG: a warning
 
 
 @pytest.mark.parametrize(
@@ -223,6 +225,20 @@ _DEEP = catalog.MAX_DEPTH
         {"type": "image_edit", "prompt": "x", "source": {"url": _URL, "uri": _URL}},
         {**_REFRAME, "source": {**_REFRAME["source"], "note": "x"}},  # type: ignore[dict-item]
         {"prompt": "x", "image_ref": [{"url": _URL, "data": PNG64, "colour": 1}]},
+        # A refusal by a reference knows whether it has warnings: those seen before it, the
+        # request's, its own, and those of any reference after it.
+        {"prompt": "x", "image_ref": [{"url": _HTTP}]},
+        {"prompt": "x", "image_ref": [{"url": _HTTP}, {"data": PNG64, "media_type": "image/jpeg"}]},
+        {"prompt": "x", "image_ref": [{"data": PNG64, "media_type": "image/jpeg"}, {"url": _HTTP}]},
+        {"prompt": "x", "image_refs": 1, "image_ref": [{"url": _HTTP}]},
+        {"type": "image_edit", "prompt": "x", "aspect_ratio": "1:1", "source": {"url": _HTTP}},
+        {"type": "image_edit", "prompt": "x", "source": {"url": _HTTP}, "image_ref": [_JPEG_AS]},
+        {"type": "image_edit", "prompt": "x", "source": _JPEG_AS, "image_ref": [{"url": _HTTP}]},
+        {"type": "image_edit", "prompt": "x", "source": {"url": _HTTP, "colour": 1}},
+        {"type": "image_edit", "prompt": "x", "source": {"data": "AAA", "media_type": "image/png"}},
+        {"prompt": "x", "image_ref": [{"data": "data:image/png;base64,AAA", "media_type": "image/png"}]},
+        {"prompt": "x", "image_ref": [{"generation_id": "nope", "media_type": "image/png"}]},
+        {"type": "image_edit", "prompt": "x", "source": {**_JPEG_AS, "data": PNG64[:-4] + "!!!!"}},
     ],
 )
 def test_wrong_types_and_unknown_members_are_answered_as_the_diagnosis(payload: Any) -> None:
@@ -312,7 +328,7 @@ def test_nesting_has_one_answer_as_text_and_as_values(depth: int) -> None:
 def test_the_source_run_for_a_shape_can_be_printed() -> None:
     source = generated_source({"prompt": "x", "aspect_ratio": "1:1"})
     assert source.startswith("def accept_prompt__aspect_ratio(p):")
-    assert "def ordered(p, shape):" in source
+    assert "def ordered(p, shape, quiet=False):" in source
     assert "K" in source and "refuse(" in source
     # The function is the one check() runs: it answers the shape's requests.
     assert generated_source(("prompt", "aspect_ratio")) == source

@@ -6,12 +6,15 @@ requests whose JSON types hold without reading them twice.
   reference tested in a lane for the members it gives (a reference with only a ``url`` is tested
   for the URL rule alone); then every request rule in order.  The first failing request rule is
   the answer once every reference holds; when a reference fails, ``ordered`` finds the first.
-- ``ordered(p, shape)``: any shape, every rule in order, references in order: the first
-  failure, or acceptance.
+- ``ordered(p, shape, quiet)``: any shape, every rule in order, references in order: the first
+  failure, or acceptance (``quiet``: the caller knows a refusal has no warnings).
 
 Each returns a :class:`Report` or ``None`` when only the diagnosis can answer (a value of the
-wrong JSON type, an unknown image member, a long string of a big JSON text).  Reports made here
-are finished by the engine's diagnosis when their lists are read.
+wrong JSON type after a reference, a whole-valued float in an integer field, an unknown member
+holding no JSON value, a long string of a big JSON text).  A value of the wrong JSON type is
+answered as the refusal it is when every field before it in the table is read; unknown members
+of a reference are ignored (with a warning).  Reports made here are finished by the engine's
+diagnosis when their lists are read.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = ["Compiler"]
 # What a reference's lane says, where each shape puts its own statement.
 _UNREAD: Final = "$UNREAD$"  # a JSON type the diagnosis must name: return None
 _FAILS: Final = "$FAILS$"  # some rule fails, and the order decides which comes first
+_FAILS_QUIET: Final = "$FAILS_QUIET$"  # _FAILS, in a lane where no warning of images can fire
 _WARNED: Final = "$WARNED$"  # every rule holds, and a warning is due
 
 
@@ -223,12 +227,21 @@ class Compiler:
         return All(*tests) if tests else Const(True)
 
     def _references(
-        self, indent: str, lines: list[str], known: dict[Expr, Any], shape_const: str | None
+        self,
+        indent: str,
+        lines: list[str],
+        known: dict[Expr, Any],
+        shape_const: str,
+        quiet_request: bool,
     ) -> None:
         """Every media reference of the request, in order: its lane where the image rules
-        apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere."""
+        apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere.  A
+        failure knows its report has no warnings when none was seen so far (``warned``), no
+        warning of the request can fire (``quiet_request``), none of its lane's can, and no
+        reference comes after it."""
         names = Locals(self.ns)
-        on_fail = f"return ORDERED(p, {shape_const})" if shape_const else _FAILS
+        on_fail = f"return ORDERED(p, {shape_const}, False)"
+        positions = [p for p, f in self.paths.items() if f.reference and Value(p) not in known]
         for path, f in self.paths.items():
             if not f.reference or Value(path) in known:
                 continue  # (absent from the shape: its default, null or no item)
@@ -246,8 +259,14 @@ class Compiler:
                 lines.append(f"{head}x = {var}")
             body = head + ("    " if f.type is JsonType.ARRAY else "")
             applies = fold(self._applies(path), known)
+            quiet = "False"
+            if quiet_request and positions[-1] == path:  # (the last reference it may hold)
+                quiet = (
+                    "not warned" if f.type is JsonType.OBJECT else f"not warned and len({var}) == 1"
+                )
             lanes = [
                 line.replace(_UNREAD, "return None")
+                .replace(_FAILS_QUIET, f"return ORDERED(p, {shape_const}, {quiet})")
                 .replace(_FAILS, on_fail)
                 .replace(_WARNED, "warned = True")
                 for line in self._lanes(path, body, known)
@@ -306,10 +325,13 @@ class Compiler:
             checks = Checks(
                 Locals(self.ns), indent + "    ", lane_known, set(), set(present), False
             )
-            if all(checks.require(r, _FAILS) for r in rules):
+            # Whatever its members hold, may a reference of this lane earn a warning?
+            quiet = all(fold(a, lane_known) == Const(False) for a in advice)
+            fails = _FAILS_QUIET if quiet else _FAILS
+            if all(checks.require(r, fails) for r in rules):
                 for a in advice:
                     checks.when(a, _WARNED)
-            if checks.lines == [f"{indent}    {_FAILS}"] and len(lane) > 2:
+            if checks.lines == [f"{indent}    {fails}"] and len(lane) > 2:
                 continue  # (a lane that always fails: the general case below says so)
             lines.append(f"{indent}{keyword} {test}:")
             keyword = "elif"
@@ -496,7 +518,12 @@ class Compiler:
         if warned_before is None:
             warned_before = any("warned = True" in line for line in lines)
         start = len(lines)
-        self._references(indent, lines, known, shape_const)
+        quiet_request = all(
+            a.when is not None
+            and fold(a.when, known, frozenset(given), frozenset(present)) == Const(False)
+            for a in self.request_advice
+        )
+        self._references(indent, lines, known, shape_const, quiet_request)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
         # whether it has any (its warnings are the references' and these, when these cannot
         # fire whatever the rules mark), and an acceptance knows what it has.
@@ -559,12 +586,13 @@ class Compiler:
     # ------------------------------------------------------------ any shape, in order
 
     def _ordered(self) -> Callable[[Any, Any], Report | None]:
-        """``ordered(p, shape)``: see the module docstring."""
+        """``ordered(p, shape, quiet)``: see the module docstring."""
         names_ = Locals(self.ns)
         lines = [
-            "def ordered(p, shape):",
+            "def ordered(p, shape, quiet=False):",
             '    """Any request whose top-level keys are the texts `shape`: the JSON types, then'
-            ' every rule in order; the first failure, or acceptance.  None: the diagnosis."""',
+            " every rule in order; the first failure, or acceptance.  None: the diagnosis."
+            '  quiet: the caller knows a refusal has no warnings."""',
             "    q = dict(zip(shape, p.values()))",
             "    warned = False",
             "    for k in q:",
@@ -606,7 +634,9 @@ class Compiler:
                 rule = step.rule
                 violation = self._violation(step, names_, {}, set(), set(), repr(rule.path))
                 holds = render(fold(rule.predicate(), {}), names_)
-                lines.append(f"    if not {holds}: return refuse({violation}, {shape_finisher}, p)")
+                lines.append(
+                    f"    if not {holds}: return refuse({violation}, {shape_finisher}, p, quiet)"
+                )
                 continue
             lines.append("    for x, pos, i in refs:")
             for m in member_names:
@@ -616,7 +646,7 @@ class Compiler:
             for s in step:
                 violation = self._violation(s, checks.names, {}, set(), set(), "path")
                 if not checks.require(
-                    s.rule.predicate(), f"return refuse({violation}, {shape_finisher}, p)"
+                    s.rule.predicate(), f"return refuse({violation}, {shape_finisher}, p, quiet)"
                 ):
                     break
             else:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from luma_schema import expr
 from luma_schema._engine.codegen import Namespace, Rendering
 from luma_schema._engine.reading import Reader, Reading, Ref
-from luma_schema.expr import Expr, reads, render
+from luma_schema.expr import MISSING, Expr, reads, render
 from luma_schema.report import Notice, Violation
 from luma_schema.rules import Advice, Catalogue, Rule, Scope
 
@@ -101,6 +101,7 @@ class _AdviceStep:
 _Plan = tuple[
     tuple[Step | tuple[Step, ...], ...], int, tuple[_AdviceStep, ...], tuple[_AdviceStep, ...]
 ]
+_PLANS_MAX: Final = 1024  # plans kept per diagnosis (by type and given top-level fields)
 
 
 def steps(rules: tuple[Rule, ...]) -> tuple[Rule | tuple[Rule, ...], ...]:
@@ -149,16 +150,28 @@ class Diagnosis:
         self._all: _Plan = (self.steps, self.last_group, self.request_advice, self.image_advice)
         self._split: tuple[str, frozenset[Any]] | None = None
         self._plans: dict[Any, _Plan] = {}
+        self._top = frozenset(f.name for f in catalogue.fields)
+        # What an absent top-level field reads as (its default; everything inside it absent).
+        self._absent: dict[str, dict[Expr, Any]] = {}
+        for f in catalogue.fields:
+            known: dict[Expr, Any] = {
+                expr.Value(f.name): list(f.default) if isinstance(f.default, tuple) else f.default
+            }
+            for path in catalogue.paths:
+                if path.startswith(f.name + "."):
+                    known[expr.Value(path)] = MISSING
+            self._absent[f.name] = known
 
     def plan_by(self, split: tuple[str, tuple[Any, ...]] | None) -> None:
         """Apply, for a request whose ``split`` field (its type) holds a value the rules name,
-        only the rules and warnings that value leaves to test: a rule that holds whatever the
-        rest of the request is, once the type is known, cannot fail or mark (planned per value,
-        on first use)."""
+        only the rules and warnings that value and the request's absent top-level fields leave
+        to test: a rule that holds whatever the rest of the request is, once they are known,
+        cannot fail or mark (planned per value and set of given fields, on first use; past
+        ``_PLANS_MAX`` of those, per value alone)."""
         self._split = None if split is None else (split[0], frozenset(split[1]))
         self._plans.clear()
 
-    def _plan(self, values: dict[str, Any], bad: set[str]) -> _Plan:
+    def _plan(self, values: dict[str, Any], bad: set[str], body: dict[str, Any]) -> _Plan:
         split = self._split
         if split is None:
             return self._all
@@ -166,13 +179,22 @@ class Diagnosis:
         value = values.get(path)
         if path in bad or type(value) is not str or value not in named:
             return self._all
-        plan = self._plans.get(value)
+        given = frozenset(body.keys() & self._top)
+        plan = self._plans.get((value, given))
         if plan is None:
-            plan = self._plans[value] = self._planned(path, value)
+            if len(self._plans) >= _PLANS_MAX:
+                given = self._top  # (nothing known absent: the plan of the value alone)
+                plan = self._plans.get((value, given))
+            if plan is None:
+                plan = self._plans[(value, given)] = self._planned(path, value, given)
         return plan
 
-    def _planned(self, path: str, value: Any) -> _Plan:
-        known: dict[Expr, Any] = {expr.Value(path): value}
+    def _planned(self, path: str, value: Any, given: frozenset[str]) -> _Plan:
+        known: dict[Expr, Any] = {}
+        for name, absent in self._absent.items():
+            if name not in given:
+                known.update(absent)
+        known[expr.Value(path)] = value
         none: frozenset[Expr] = frozenset()
 
         def may_fail(step: Step) -> bool:
@@ -282,7 +304,7 @@ class Diagnosis:
         bad = reading.bad
         errors = reading.errors
         refs = [ref for ref in reading.refs if not ref.bad and self.applies(ref.position, values)]
-        plan, last, request_advice, image_advice = self._plan(values, bad)
+        plan, last, request_advice, image_advice = self._plan(values, bad, body)
         for index, step in enumerate(plan):
             if isinstance(step, tuple):
                 for ref in refs:

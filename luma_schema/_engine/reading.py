@@ -137,9 +137,19 @@ class Reader:
         # Members whose long values stay slices of a big JSON text (read in chunks: base64).
         self.blob_members = _blob_members(catalogue.rules)
         self.member_names = tuple(m.name for m in catalogue.reference_members)
+        self._member_set = frozenset(self.member_names)
+        # The values of a request with no field given, the start of every reading.
+        self._absent_values: dict[str, Any] = {}
+        for f in catalogue.fields:
+            self._absent(f, f.name, self._absent_values)
+        self._names: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}
+        for table in (catalogue.fields, *(f.members for f in paths.values())):
+            if table is not None:
+                names = tuple(m.name for m in table)
+                self._names[id(table)] = (names, frozenset(names))
 
     def read(self, body: dict[str, Any]) -> Reading:
-        reading = Reading(body)
+        reading = Reading(body, self._absent_values.copy())
         self._object(body, self.catalogue.fields, "", reading)
         return reading
 
@@ -148,24 +158,24 @@ class Reader:
     def _object(
         self, raw: dict[str, Any], table: tuple[Field, ...], prefix: str, reading: Reading
     ) -> None:
-        names = tuple(f.name for f in table)
+        names, known = self._names[id(table)]
         for f in table:
             path = prefix + f.name
             value = raw.get(f.name, MISSING)
-            if value is MISSING:
-                self._absent(f, path, reading)
-            else:
+            if value is not MISSING:
                 self._field(f, path, value, reading)
+            elif prefix:  # (the top level's absent values are where the reading starts)
+                self._absent(f, path, reading.values)
         for key in raw:
-            if key not in names:
+            if key not in known:
                 close = near(key, names)
                 code = "unknown_field_near" if close else "unknown_field"
                 self._warn(reading, code, prefix + key_path(key), near=close)
 
-    def _absent(self, f: Field, path: str, reading: Reading) -> None:
-        reading.values[path] = f.default
+    def _absent(self, f: Field, path: str, values: dict[str, Any]) -> None:
+        values[path] = f.default
         for child in self.descendants[path]:
-            reading.values[child] = MISSING
+            values[child] = MISSING
 
     def _field(self, f: Field, path: str, raw: Any, reading: Reading) -> None:
         if raw is None:
@@ -241,7 +251,7 @@ class Reader:
             else:
                 ref.members[m.name] = checked
         for key in raw:
-            if key in self.member_names:
+            if key in self._member_set:
                 continue
             if has_alien(raw[key]):
                 self._wrong(reading, path, JsonType.OBJECT, mark=False)
