@@ -17,10 +17,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from luma_schema import catalog, media
+from luma_schema import catalog
 from luma_schema._engine.codegen import Namespace
 from luma_schema._engine.compile import Compiler
 from luma_schema._engine.diagnose import Diagnosis
+from luma_schema._engine.normal import BLOBS, Normaliser, has_blobs
 from luma_schema._engine.reading import WRONG, Reading, typed
 from luma_schema._input import json_text
 from luma_schema._input.python import TooDeep, depth_ok, exact, has_alien, plain
@@ -36,7 +37,7 @@ from luma_schema.report import (
     first_violation,
     request_field,
 )
-from luma_schema.rules import Catalogue, Field, JsonType, MediaFamily, Scope
+from luma_schema.rules import Catalogue, JsonType, MediaFamily, Scope
 
 __all__ = [
     "ANSWER_OK",
@@ -132,36 +133,10 @@ class _Finisher:
         return tuple(reading.errors), tuple(reading.warnings)
 
     def request(self, payload: Any) -> dict[str, Any]:
-        return self.engine._normalise(self._named(payload))
+        return self.engine.normaliser.request(self._named(payload))
 
     def field(self, payload: Any, name: str) -> Any:
-        return self.engine._normalise_field(self._named(payload), name)
-
-
-class _Blobs:
-    """Finishes the normalised request of a diagnosis that kept long strings as slices."""
-
-    __slots__ = ()
-
-    def lists(self, payload: Any) -> tuple[tuple[Violation, ...], tuple[Notice, ...]]:
-        raise AssertionError("a diagnosis report has its lists")
-
-    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
-        request: dict[str, Any] = _materialise(payload)
-        return request
-
-    def field(self, payload: dict[str, Any], name: str) -> Any:
-        return _materialise(payload.get(name))  # the one field: other images stay slices
-
-
-def _materialise(value: Any) -> Any:
-    if type(value) is media.Blob:
-        return value.text()
-    if type(value) is dict:
-        return {k: _materialise(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_materialise(v) for v in value]
-    return value
+        return self.engine.normaliser.field(self._named(payload), name)
 
 
 class Engine:
@@ -175,6 +150,7 @@ class Engine:
         self._compiled = compiled
         self.ns = Namespace("engine")
         self.diagnosis = Diagnosis(catalogue, self.ns)
+        self.normaliser = Normaliser(catalogue, self.diagnosis)
         self._body_rule = next(r for r in catalogue.rules if r.scope is Scope.BODY)
         self._not_json = Violation(
             self._body_rule.id, self._body_rule.status, self._body_rule.render(), ""
@@ -447,37 +423,10 @@ class Engine:
         warnings = tuple(reading.warnings)
         if errors:
             return Report.whole(errors, warnings, None)
-        request = self._normalise(reading.body)
-        if _has_blobs(reading):
-            return Report.whole((), warnings, None, _BLOBS, request)
+        request = self.normaliser.request(reading.body)
+        if has_blobs(reading):
+            return Report.whole((), warnings, None, BLOBS, request)
         return Report.whole((), warnings, request)
-
-    # ------------------------------------------------------------ the normalised request
-
-    def _normalise(self, named: dict[str, Any]) -> dict[str, Any]:
-        """The request in full (every field shown always, defaults filled; the others when
-        given; each object with its members likewise; a field the request's type does not take
-        left out or at its default), from the values of a request that passed every rule."""
-        out: dict[str, Any] = {}
-        values = None
-        for f in self._fields:
-            value = named.get(f.name, MISSING)
-            if f.applies is not None:
-                values = values or self._top_values(named)
-                if not self.diagnosis.applies(f.name, values):
-                    value = MISSING
-            if f.shown or (value is not MISSING and value is not None):
-                out[f.name] = _normal(f, value)
-        return out
-
-    def _normalise_field(self, named: dict[str, Any], name: str) -> Any:
-        return self._normalise(named).get(name)
-
-    def _top_values(self, named: dict[str, Any]) -> dict[str, Any]:
-        # What an `applies` test reads: the top-level fields, defaults filled.
-        return {
-            f.name: named.get(f.name, f.default) for f in self._fields if f.type is JsonType.STRING
-        }
 
     # ------------------------------------------------------------ fetching (step 7)
 
@@ -565,42 +514,6 @@ def _with(report: Report, errors: list[Violation], notices: list[Notice]) -> Rep
         return Report.whole(tuple(errors), warnings, None)
     return Report.whole((), warnings, report.request)
 
-
-def _normal(f: Field, value: Any) -> Any:
-    """One field's value in the normalised request (Blobs kept: see ``_Blobs``)."""
-    if value is MISSING:
-        value = f.default
-        if value is MISSING:
-            return None
-        if isinstance(value, tuple):
-            return list(value)
-    if value is None:
-        return None
-    if f.members is not None:
-        if f.type is JsonType.ARRAY:
-            return [_normal_object(f.members, item) for item in value]
-        return _normal_object(f.members, value)
-    if f.type is JsonType.ARRAY:
-        return list(value)
-    if f.type is JsonType.INTEGER and type(value) is float:
-        return int(value)  # a whole-valued float reads as the integer
-    return value
-
-
-def _normal_object(table: tuple[Field, ...], raw: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for m in table:
-        value = raw.get(m.name, MISSING)
-        if m.shown or (value is not MISSING and value is not None):
-            out[m.name] = _normal(m, value)
-    return out
-
-
-def _has_blobs(reading: Reading) -> bool:
-    return any(type(v) is media.Blob for ref in reading.refs for v in ref.members.values())
-
-
-_BLOBS: Final = _Blobs()
 
 _ENGINE: Final = Engine(catalog.CATALOGUE)
 check: Final = _ENGINE.check

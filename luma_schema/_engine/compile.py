@@ -20,25 +20,21 @@ diagnosis when their lists are read.
 from __future__ import annotations
 
 import ast
-import itertools
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
-from luma_schema import expr
 from luma_schema._engine.checks import Checks, Locals
 from luma_schema._engine.codegen import Namespace
 from luma_schema._engine.diagnose import Diagnosis, Step
+from luma_schema._engine.lanes import Lanes
 from luma_schema._engine.reading import type_test
 from luma_schema._input.python import opaque_ok
 from luma_schema.expr import (
     MISSING,
-    All,
     Const,
     Equals,
     Expr,
     In,
-    Member,
-    Position,
     Value,
     fold,
     render,
@@ -48,12 +44,6 @@ from luma_schema.report import Report, Violation
 from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
 
 __all__ = ["Compiler"]
-
-# What a reference's lane says, where each shape puts its own statement.
-_UNREAD: Final = "$UNREAD$"  # a JSON type the diagnosis must name: return None
-_FAILS: Final = "$FAILS$"  # some rule fails, and the order decides which comes first
-_FAILS_QUIET: Final = "$FAILS_QUIET$"  # _FAILS, in a lane where no warning of images can fire
-_WARNED: Final = "$WARNED$"  # every rule holds, and a warning is due
 
 
 class Compiler:
@@ -84,11 +74,10 @@ class Compiler:
         self.request_advice = tuple(
             a for a in catalogue.advice if a.when is not None and a.scope is Scope.REQUEST
         )
-        # The request values the image rules and warnings read: a shape that knows them (an
-        # absent field is its default) gets lanes folded for them.
-        image_exprs = [s.rule.predicate() for s in self._image_rules()]
+        image_rules = [s.rule for step in self.steps if isinstance(step, tuple) for s in step]
+        self.lanes = Lanes(catalogue, image_rules, self.image_advice, ns)
+        image_exprs = [r.predicate() for r in image_rules]
         image_exprs += [a.when for a in self.image_advice if a.when is not None]
-        self.image_value_paths = sorted(expr.paths(*image_exprs))
         self.split = self._split(image_exprs)
         self._unsupported = self._check_supported()
         ns.bind("refuse", refuse)
@@ -101,8 +90,6 @@ class Compiler:
         ns.bind("FIELD_NAMES", self.field_names)
         ns.bind("MEMBER_NAMES", self.member_names)
         ns.bind("wrong_type", wrong_type)
-        ns.bind("known_members", _known_members(self.member_names))
-        self._lane_lines: dict[tuple[Any, ...], list[str]] = {}
         if not self._unsupported:
             self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
         else:
@@ -210,144 +197,6 @@ class Compiler:
             default = self.ns.constant(m.default)
             lines.append(f"{inner}{names.value(child)} = {var}.get({m.name!r}, {default})")
             self._read(m, child, inner, lines, missing=m.default is MISSING, null=True, wrong=wrong)
-
-    # ------------------------------------------------------------ references
-
-    def _image_rules(self) -> list[Step]:
-        return [s for step in self.steps if isinstance(step, tuple) for s in step]
-
-    def _applies(self, path: str) -> Expr:
-        """Where the reference field at ``path`` gets the image rules: its own ``applies`` and
-        those of the fields it is inside."""
-        tests = [
-            f.applies.expr()
-            for p, f in self.paths.items()
-            if f.applies is not None and (path == p or path.startswith(p + "."))
-        ]
-        return All(*tests) if tests else Const(True)
-
-    def _references(
-        self,
-        indent: str,
-        lines: list[str],
-        known: dict[Expr, Any],
-        shape_const: str,
-        quiet_request: bool,
-    ) -> None:
-        """Every media reference of the request, in order: its lane where the image rules
-        apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere.  A
-        failure knows its report has no warnings when none was seen so far (``warned``), no
-        warning of the request can fire (``quiet_request``), none of its lane's can, and no
-        reference comes after it."""
-        names = Locals(self.ns)
-        on_fail = f"return ORDERED(p, {shape_const}, False)"
-        positions = [p for p, f in self.paths.items() if f.reference and Value(p) not in known]
-        for path, f in self.paths.items():
-            if not f.reference or Value(path) in known:
-                continue  # (absent from the shape: its default, null or no item)
-            var = names.value(path)
-            guard = []
-            if path.count(".") or f.nullable:
-                guard.append(f"{var} is not MISSING and {var} is not None")
-            head = indent
-            if guard:
-                lines.append(f"{indent}if {' and '.join(guard)}:")
-                head = indent + "    "
-            if f.type is JsonType.ARRAY:
-                lines.append(f"{head}for x in {var}:")
-            else:
-                lines.append(f"{head}x = {var}")
-            body = head + ("    " if f.type is JsonType.ARRAY else "")
-            applies = fold(self._applies(path), known)
-            quiet = "False"
-            if quiet_request and positions[-1] == path:  # (the last reference it may hold)
-                quiet = (
-                    "not warned" if f.type is JsonType.OBJECT else f"not warned and len({var}) == 1"
-                )
-            lanes = [
-                line.replace(_UNREAD, "return None")
-                .replace(_FAILS_QUIET, f"return ORDERED(p, {shape_const}, {quiet})")
-                .replace(_FAILS, on_fail)
-                .replace(_WARNED, "warned = True")
-                for line in self._lanes(path, body, known)
-            ]
-            typed = [f"{body}if not typed_reference(x): return None"]
-            if applies == Const(True):
-                lines += lanes
-            elif applies == Const(False):
-                lines += typed
-            else:
-                lines.append(f"{body}if {render(applies, names)}:")
-                lines += ["    " + line for line in lanes]
-                lines.append(f"{body}else:")
-                lines += ["    " + line for line in typed]
-
-    def _lanes(self, position: str, indent: str, known: dict[Expr, Any]) -> list[str]:
-        """The tests of one reference in ``x``, one lane for each set of members it may give:
-        the members it lacks are absent, so the rules fold to what is left to test.  The lines
-        say ``UNREAD`` (a JSON type the diagnosis must name), ``FAILS`` (some rule fails: the
-        order decides which comes first) and ``WARNED`` (some warning is due) where the caller
-        puts its own statements; made once per position and what the shape knows of the
-        request values the image rules read."""
-        facts: dict[Expr, Any] = {
-            Value(p): known[Value(p)] for p in self.image_value_paths if Value(p) in known
-        }
-        key = (position, indent, tuple(sorted(repr(item) for item in facts.items())))
-        made = self._lane_lines.get(key)
-        if made is not None:
-            return made
-        names = [m.name for m in self.members]
-        f = self.paths[position]
-        # The nesting level of a member's value (the request object is 1).
-        depth = position.count(".") + 3 + (f.type is JsonType.ARRAY)
-        lines = [
-            f"{indent}if type(x) is not dict: {_UNREAD}",
-            f"{indent}for k in x:",
-            # Keys by their text only: a subclass of str may override == and hash.  Unknown
-            # members are warned of and otherwise ignored: the lanes read the known ones.
-            f"{indent}    if type(k) is not str or k not in MEMBER_NAMES:",
-            f"{indent}        x = known_members(x, {depth})",
-            f"{indent}        if x is None: {_UNREAD}",
-            f"{indent}        {_WARNED}",
-            f"{indent}        break",
-            f"{indent}n = len(x)",
-        ]
-        rules = [s.rule.predicate() for s in self._image_rules()]
-        advice = [a.when for a in self.image_advice if a.when is not None]
-        keyword = "if"
-        lanes = [c for k in range(len(names) + 1) for c in itertools.combinations(names, k)]
-        for lane in lanes:
-            lane_known: dict[Expr, Any] = {Member(m): MISSING for m in names if m not in lane}
-            lane_known[Position()] = position
-            lane_known.update(facts)
-            present = frozenset(Member(m) for m in lane)
-            test = " and ".join([f"n == {len(lane)}", *(f"{m!r} in x" for m in lane)])
-            checks = Checks(
-                Locals(self.ns), indent + "    ", lane_known, set(), set(present), False
-            )
-            # Whatever its members hold, may a reference of this lane earn a warning?
-            quiet = all(fold(a, lane_known) == Const(False) for a in advice)
-            fails = _FAILS_QUIET if quiet else _FAILS
-            if all(checks.require(r, fails) for r in rules):
-                for a in advice:
-                    checks.when(a, _WARNED)
-            if checks.lines == [f"{indent}    {fails}"] and len(lane) > 2:
-                continue  # (a lane that always fails: the general case below says so)
-            lines.append(f"{indent}{keyword} {test}:")
-            keyword = "elif"
-            for m in lane:
-                var = f"m_{m}"
-                lines.append(f"{indent}    {var} = x[{m!r}]")
-                lines.append(
-                    f"{indent}    if {var} is not None and type({var}) is not str: {_UNREAD}"
-                )
-            lines += checks.lines
-        # A reference of other members: known ones, each text or null, fail some rule (no lane
-        # above takes them); others are the diagnosis' (an unknown member is a warning).
-        lines.append(f"{indent}elif typed_reference(x): {_FAILS}")
-        lines.append(f"{indent}else: {_UNREAD}")
-        self._lane_lines[key] = lines
-        return lines
 
     # ------------------------------------------------------------ one shape
 
@@ -523,7 +372,7 @@ class Compiler:
             and fold(a.when, known, frozenset(given), frozenset(present)) == Const(False)
             for a in self.request_advice
         )
-        self._references(indent, lines, known, shape_const, quiet_request)
+        self.lanes.source(indent, lines, known, shape_const, quiet_request)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
         # whether it has any (its warnings are the references' and these, when these cannot
         # fire whatever the rules mark), and an acceptance knows what it has.
@@ -613,7 +462,7 @@ class Compiler:
             if not f.reference:
                 continue
             var = names_.value(path)
-            applies = render(self._applies(path), names_)
+            applies = render(self.lanes.applies(path), names_)
             lines.append(f"    if {var} is not MISSING and {var} is not None:")
             if f.type is JsonType.ARRAY:
                 lines += [
@@ -673,21 +522,3 @@ class Compiler:
         (function,) = self.ns.define("\n".join(lines), ["ordered"])
         self.ns.bind("ORDERED", function)
         return function  # type: ignore[no-any-return]
-
-
-def _known_members(names: frozenset[str]) -> Callable[[dict[Any, Any], int], dict[str, Any] | None]:
-    def known_members(x: dict[Any, Any], depth: int) -> dict[str, Any] | None:
-        """The members of reference ``x`` whose names the table knows; ``None`` when a name is
-        not text or another member's value is no JSON value within ``MAX_DEPTH`` (``depth``:
-        its nesting level): the diagnosis answers those."""
-        kept: dict[str, Any] = {}
-        for k, v in x.items():
-            if type(k) is not str:
-                return None
-            if k in names:
-                kept[k] = v
-            elif not opaque_ok(v, depth):
-                return None
-        return kept
-
-    return known_members
