@@ -5,7 +5,8 @@ requests whose JSON types hold without reading them twice.
   ``shape``): its values read by position, absent fields folded in as their defaults; each media
   reference tested in a lane for the members it gives (a reference with only a ``url`` is tested
   for the URL rule alone); then every request rule in order.  The first failing request rule is
-  the answer once every reference holds; when a reference fails, ``ordered`` finds the first.
+  the answer once every reference holds; when a reference fails, ``ordered_<name>`` (the same,
+  folded with what the function knows; made when first needed) finds the first.
 - ``ordered(p, shape, quiet)``: any shape, every rule in order, references in order: the first
   failure, or acceptance (``quiet``: the caller knows a refusal has no warnings).
 
@@ -20,6 +21,7 @@ diagnosis when their lists are read.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +45,7 @@ from luma_schema.expr import (
 from luma_schema.report import Report, Violation
 from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
 
-__all__ = ["Compiler"]
+__all__ = ["Compiler", "ordered_of"]
 
 
 class Compiler:
@@ -91,7 +93,7 @@ class Compiler:
         ns.bind("MEMBER_NAMES", self.member_names)
         ns.bind("wrong_type", wrong_type)
         if not self._unsupported:
-            self.ordered: Callable[[Any, Any], Report | None] | None = self._ordered()
+            self.ordered: Callable[..., Report | None] | None = self._ordered()
         else:
             self.ordered = None
 
@@ -302,7 +304,7 @@ class Compiler:
         if split is None:
             shape_const = self.ns.constant(shape)
             names_ = Locals(self.ns)
-            self._decide(lines, "    ", known, given, present, names_, finisher, shape_const)
+            self._decide(lines, "    ", known, given, present, names_, finisher, shape_const, name)
             if not any("warned = True" in line for line in lines):
                 lines.remove("    warned = False")
             return "\n".join(lines) + "\n"
@@ -345,6 +347,7 @@ class Compiler:
             Locals(self.ns),
             finisher,
             shape_const,
+            name,
             warned_before=warned_before or None,
         )
         return "\n".join(lines) + "\n"
@@ -359,11 +362,13 @@ class Compiler:
         names_: Locals,
         finisher: str,
         shape_const: str,
+        name: str,
         warned_before: bool | None = None,
     ) -> None:
         """The references, the request's warnings and its rules, with ``known`` folded in: a
         refusal or an acceptance (the JSON types are read already; ``warned_before``: whether a
-        warning may be due from what was read, else seen in ``lines``)."""
+        warning may be due from what was read, else seen in ``lines``; ``name``: the function's,
+        which names the ``ordered`` of this shape and type its references fall back on)."""
         if warned_before is None:
             warned_before = any("warned = True" in line for line in lines)
         start = len(lines)
@@ -372,7 +377,8 @@ class Compiler:
             and fold(a.when, known, frozenset(given), frozenset(present)) == Const(False)
             for a in self.request_advice
         )
-        self.lanes.source(indent, lines, known, shape_const, quiet_request)
+        ordered = self._lazy_ordered(name, known, frozenset(given), frozenset(present))
+        self.lanes.source(indent, lines, known, shape_const, quiet_request, ordered)
         # The request's own warnings, before its rules: a refusal by a request rule then knows
         # whether it has any (its warnings are the references' and these, when these cannot
         # fire whatever the rules mark), and an acceptance knows what it has.
@@ -410,6 +416,20 @@ class Compiler:
             f"{indent}return r",
         ]
 
+    def _lazy_ordered(
+        self, name: str, known: dict[Expr, Any], given: frozenset[Expr], present: frozenset[Expr]
+    ) -> str:
+        """The name of the ``ordered`` of the function ``name`` (a shape, or a shape and type),
+        generated when a reference of that function first fails: the first error of a request
+        that failed a reference (the order decides), folded with what the function knows."""
+        ordered_name = f"ordered_{name}"
+
+        def make() -> Callable[..., Report | None]:
+            # Defined under that name in the namespace: later calls go straight to it.
+            return self._ordered(dict(known), given, present, ordered_name)
+
+        return self.ns.bind(ordered_name, _Lazy(make))
+
     def _violation(
         self,
         step: Step,
@@ -434,11 +454,25 @@ class Compiler:
 
     # ------------------------------------------------------------ any shape, in order
 
-    def _ordered(self) -> Callable[[Any, Any], Report | None]:
-        """``ordered(p, shape, quiet)``: see the module docstring."""
+    def _ordered(
+        self,
+        known: dict[Expr, Any] | None = None,
+        given: frozenset[Expr] = frozenset(),
+        present: frozenset[Expr] = frozenset(),
+        name: str = "ordered",
+    ) -> Callable[..., Report | None]:
+        """``ordered(p, shape, quiet)``: see the module docstring.  Given what a shape's type
+        function knows (``known`` values, ``given`` and ``present`` leaves), the same for that
+        shape and type alone, folded with it (named ``name``)."""
+        generic = known is None
+        known = known or {}
+        constants: dict[str, str] = {}
         names_ = Locals(self.ns)
+        image_facts: dict[Expr, Any] = {
+            Value(p): known[Value(p)] for p in self.lanes.image_value_paths if Value(p) in known
+        }
         lines = [
-            "def ordered(p, shape, quiet=False):",
+            f"def {name}(p, shape, quiet=False):",
             '    """Any request whose top-level keys are the texts `shape`: the JSON types, then'
             " every rule in order; the first failure, or acceptance.  None: the diagnosis."
             '  quiet: the caller knows a refusal has no warnings."""',
@@ -449,9 +483,16 @@ class Compiler:
             "            if not opaque_ok(q[k], 2): return None",
             "            warned = True",
         ]
+        head = len(lines)
         for f in self.fields:
             var = names_.value(f.name)
             default = list(f.default) if isinstance(f.default, tuple) else f.default
+            if Value(f.name) in known:
+                # Absent from the shape (its default, everything inside it absent), or the
+                # value the function is folded with: bound below where something reads it.
+                for path in (f.name, *self._descendants(f.name)):
+                    constants[names_.value(path)] = self.ns.constant(known[Value(path)])
+                continue
             lines.append(f"    {var} = q.get({f.name!r}, MISSING)")
             self._read(f, f.name, "    ", lines, missing=True, null=True)
             if default is not MISSING:
@@ -459,10 +500,10 @@ class Compiler:
         # Every reference, in order, its JSON types first; whether the image rules apply to it.
         lines.append("    refs = []")
         for path, f in self.paths.items():
-            if not f.reference:
-                continue
+            if not f.reference or Value(path) in known:
+                continue  # (absent from the shape: no reference there)
             var = names_.value(path)
-            applies = render(self.lanes.applies(path), names_)
+            applies = render(fold(self.lanes.applies(path), known, given, present), names_)
             lines.append(f"    if {var} is not MISSING and {var} is not None:")
             if f.type is JsonType.ARRAY:
                 lines += [
@@ -481,19 +522,25 @@ class Compiler:
         for index, step in enumerate(self.steps):
             if not isinstance(step, tuple):
                 rule = step.rule
-                violation = self._violation(step, names_, {}, set(), set(), repr(rule.path))
-                holds = render(fold(rule.predicate(), {}), names_)
-                lines.append(
-                    f"    if not {holds}: return refuse({violation}, {shape_finisher}, p, quiet)"
+                holds_ = fold(rule.predicate(), known, given, present)
+                if holds_ == Const(True):
+                    continue
+                violation = self._violation(
+                    step, names_, known, set(given), set(present), repr(rule.path)
                 )
+                refusal = f"return refuse({violation}, {shape_finisher}, p, quiet)"
+                if holds_ == Const(False):
+                    lines.append(f"    {refusal}")
+                    break
+                lines.append(f"    if not {render(holds_, names_)}: {refusal}")
                 continue
             lines.append("    for x, pos, i in refs:")
             for m in member_names:
                 lines.append(f"        m_{m} = x.get({m!r}, MISSING)")
             lines.append("        path = pos if i < 0 else f'{pos}[{i}]'")
-            checks = Checks(Locals(self.ns), "        ", {}, set(), set(), True)
+            checks = Checks(Locals(self.ns), "        ", dict(image_facts), set(), set(), True)
             for s in step:
-                violation = self._violation(s, checks.names, {}, set(), set(), "path")
+                violation = self._violation(s, checks.names, image_facts, set(), set(), "path")
                 if not checks.require(
                     s.rule.predicate(), f"return refuse({violation}, {shape_finisher}, p, quiet)"
                 ):
@@ -504,11 +551,20 @@ class Compiler:
                         assert a.when is not None
                         checks.when(a.when, "warned = True")
             lines += checks.lines
-        for a in self.request_advice:
-            assert a.when is not None
-            lines.append(f"    if {render(a.when, names_)}: warned = True")
-        lines.append(f"    return accepted({shape_finisher}, p, warned)")
+        else:
+            for a in self.request_advice:
+                assert a.when is not None
+                when = fold(a.when, known, given, present)
+                if when != Const(False):
+                    lines.append(f"    if {render(when, names_)}: warned = True")
+            lines.append(f"    return accepted({shape_finisher}, p, warned)")
         lines.append("")
+        if not generic:
+            body = "\n".join(lines[1:])
+            bound = [f"    {v} = {c}" for v, c in constants.items() if re.search(rf"\b{v}\b", body)]
+            lines[head:head] = bound
+            (function,) = self.ns.define("\n".join(lines), [name])
+            return function  # type: ignore[no-any-return]
         lines += [
             "def typed_reference(x):",
             '    """A media reference whose JSON types hold (known members, each text or null)."""',
@@ -522,3 +578,24 @@ class Compiler:
         (function,) = self.ns.define("\n".join(lines), ["ordered"])
         self.ns.bind("ORDERED", function)
         return function  # type: ignore[no-any-return]
+
+
+class _Lazy:
+    """A generated function made when first called (or shown: :meth:`make`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Callable[..., Report | None]]) -> None:
+        self.make = make
+
+    def __call__(self, *args: Any) -> Report | None:
+        return self.make()(*args)
+
+
+def ordered_of(ns: Namespace, name: str) -> str | None:
+    """The source of the ``ordered`` of the generated function ``name``, made now if it was
+    not yet (``None``: it has none)."""
+    lazy = ns.globals.get(f"ordered_{name}")
+    if isinstance(lazy, _Lazy):
+        lazy.make()
+    return ns.sources.get(f"ordered_{name}")

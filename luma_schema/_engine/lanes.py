@@ -65,14 +65,16 @@ class Lanes:
         known: dict[Expr, Any],
         shape_const: str,
         quiet_request: bool,
+        ordered: str,
     ) -> None:
         """Every media reference of the request, in order: its lane where the image rules
         apply (a failure: ``ordered`` finds the first error), its JSON types elsewhere.  A
         failure knows its report has no warnings when none was seen so far (``warned``), no
         warning of the request can fire (``quiet_request``), none of its lane's can, and no
-        reference comes after it."""
+        reference comes after it.  ``ordered``: the name of the function that finds the first
+        error, called as ``ordered(p, shape, quiet)``."""
         names = Locals(self.ns)
-        on_fail = f"return ORDERED(p, {shape_const}, False)"
+        on_fail = f"return {ordered}(p, {shape_const}, False)"
         positions = [p for p, f in self.paths.items() if f.reference and Value(p) not in known]
         for path, f in self.paths.items():
             if not f.reference or Value(path) in known:
@@ -98,7 +100,7 @@ class Lanes:
                 )
             lanes = [
                 line.replace(_UNREAD, "return None")
-                .replace(_FAILS_QUIET, f"return ORDERED(p, {shape_const}, {quiet})")
+                .replace(_FAILS_QUIET, f"return {ordered}(p, {shape_const}, {quiet})")
                 .replace(_FAILS, on_fail)
                 .replace(_WARNED, "warned = True")
                 for line in self._lanes(path, body, known)
