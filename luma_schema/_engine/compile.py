@@ -77,7 +77,10 @@ class Compiler:
             a for a in catalogue.advice if a.when is not None and a.scope is Scope.REQUEST
         )
         image_rules = [s.rule for step in self.steps if isinstance(step, tuple) for s in step]
-        self.lanes = Lanes(catalogue, image_rules, self.image_advice, ns)
+        marked = frozenset(
+            s.rule.marks for s in self.steps if not isinstance(s, tuple) and s.rule.marks
+        )
+        self.lanes = Lanes(catalogue, image_rules, self.image_advice, marked, ns)
         image_exprs = [r.predicate() for r in image_rules]
         image_exprs += [a.when for a in self.image_advice if a.when is not None]
         self.split = self._split(image_exprs)

@@ -34,6 +34,7 @@ class Lanes:
         catalogue: Catalogue,
         rules: list[Rule],
         image_advice: tuple[Advice, ...],
+        marked: frozenset[str],
         ns: Namespace,
     ) -> None:
         self.ns = ns
@@ -41,12 +42,19 @@ class Lanes:
         self.members = catalogue.reference_members
         self.rules = rules
         self.image_advice = image_advice
+        self.marked = marked  # the request values a request rule's failure hides
         # The request values the image rules and warnings read: a shape that knows them (an
         # absent field is its default) gets lanes folded for them.
         exprs = [r.predicate() for r in rules] + [a.when for a in image_advice if a.when]
         self.image_value_paths = sorted(expr.paths(*exprs))
         self._lane_lines: dict[tuple[Any, ...], list[str]] = {}
         ns.bind("known_members", _known_members(frozenset(m.name for m in self.members)))
+
+    def _hides_itself(self, rule: Rule) -> bool:
+        """Whether a reference that fails ``rule`` earns no warning of its own: the rule hides
+        it from the rules and warnings after it, and the diagnosis cannot skip the rule (it
+        reads no request value a request rule's failure hides)."""
+        return rule.marks == "image" and not (expr.paths(rule.predicate()) & self.marked)
 
     def applies(self, path: str) -> Expr:
         """Where the reference field at ``path`` gets the image rules: its own ``applies`` and
@@ -146,7 +154,7 @@ class Lanes:
             f"{indent}        break",
             f"{indent}n = len(x)",
         ]
-        rules = [r.predicate() for r in self.rules]
+        rules = [(r.predicate(), self._hides_itself(r)) for r in self.rules]
         advice = [a.when for a in self.image_advice if a.when is not None]
         keyword = "if"
         lanes = [c for k in range(len(names) + 1) for c in itertools.combinations(names, k)]
@@ -159,13 +167,18 @@ class Lanes:
             checks = Checks(
                 Locals(self.ns), indent + "    ", lane_known, set(), set(present), False
             )
-            # Whatever its members hold, may a reference of this lane earn a warning?
+            # Whatever its members hold, may a reference of this lane earn a warning?  (Not
+            # when it fails a rule whose failure hides it from its warnings.)
             quiet = all(fold(a, lane_known) == Const(False) for a in advice)
-            fails = _FAILS_QUIET if quiet else _FAILS
-            if all(checks.require(r, fails) for r in rules):
+            if all(
+                checks.require(r, _FAILS_QUIET if quiet or hides else _FAILS) for r, hides in rules
+            ):
                 for a in advice:
                     checks.when(a, _WARNED)
-            if checks.lines == [f"{indent}    {fails}"] and len(lane) > 2:
+            if len(lane) > 2 and checks.lines in (
+                [f"{indent}    {_FAILS}"],
+                [f"{indent}    {_FAILS_QUIET}"],
+            ):
                 continue  # (a lane that always fails: the general case below says so)
             lines.append(f"{indent}{keyword} {test}:")
             keyword = "elif"
