@@ -396,14 +396,14 @@ class Engine:
         answers) when the payload is no JSON object (too deep, a value no JSON type names
         outside the fields) or when its plain copy has the type after all (a subclass of str)."""
         if exact(payload):
-            body = payload  # (its plain copy would equal it: no need to make one)
+            body = payload  # (its plain copy would equal it, and holds no alien value)
         else:
             try:
                 body = plain(payload)
             except TooDeep:
                 return None
-        if type(body) is not dict or self._alien_outside_fields(body):
-            return None
+            if type(body) is not dict or self._alien_outside_fields(body):
+                return None
         value: Any = body
         for part in first.path.split("."):
             value = value.get(part, MISSING) if type(value) is dict else MISSING

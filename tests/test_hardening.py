@@ -407,3 +407,60 @@ def test_json_text_and_its_value_agree(body: dict[str, Any], bom: str) -> None:
 def test_any_bytes_get_a_report(data: bytes) -> None:
     assert_report(luma_schema.check(data))
     assert_report(luma_schema.check(data.decode("latin-1")))
+
+
+# ---------------------------------------------------------------- reading values as they are
+
+
+class _Word(str):
+    pass
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and the infinities included: no JSON number
+    st.text(max_size=3),
+    st.text(max_size=3).map(_Word),
+    st.frozensets(st.integers(), max_size=2),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers()), inner, max_size=3),
+        st.dictionaries(st.text(max_size=3).map(_Word), inner, max_size=2),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES, st.sampled_from([1, catalog.MAX_DEPTH - 2, catalog.MAX_DEPTH]))
+def test_a_value_read_as_it_stands_equals_its_plain_copy(value: Any, depth: int) -> None:
+    # The engine reads a payload of exact JSON built-ins as it stands, without the plain copy
+    # that reading any other payload takes: the two must be the same value.
+    from luma_schema._input.python import ALIEN, TooDeep, exact, has_alien, plain
+
+    try:
+        copy = plain(value, depth)
+    except TooDeep:
+        assert not exact(value, depth)
+        return
+    if exact(value, depth):
+        assert copy is not ALIEN and not has_alien(copy)
+        assert json.dumps(copy, sort_keys=True) == json.dumps(value, sort_keys=True)
+    elif copy is not ALIEN and not has_alien(copy):
+        assert _has_subclass(value)  # not exact, yet a JSON value: a subclass or a tuple in it
+
+
+def _has_subclass(value: Any) -> bool:
+    if type(value) is tuple or type(value) is _Word:
+        return True
+    if type(value) is list:
+        return any(_has_subclass(v) for v in value)
+    if type(value) is dict:
+        return any(_has_subclass(k) or _has_subclass(v) for k, v in value.items())
+    return False

@@ -153,28 +153,47 @@ def exact(value: Any, depth: int = 1) -> bool:
     """Whether ``value`` is made only of exact built-in JSON types (text keys, finite floats)
     nesting within ``MAX_DEPTH``: its plain copy would equal it, so it can be read as it is.
     A container met twice (shared, or a cycle) is left to :func:`plain`: not exact."""
-    stack = [(value, depth)]
+    if not _exact_leaf(value):
+        return False
+    stack = [(value, depth)] if type(value) is dict or type(value) is list else []
     seen: set[int] = set()
     while stack:
         node, level = stack.pop()
-        kind = type(node)
-        if kind is dict or kind is list:
-            if level > MAX_DEPTH or id(node) in seen:
-                return False
-            seen.add(id(node))
-        if kind is dict:
-            for k, v in node.items():
+        if level > MAX_DEPTH or id(node) in seen:
+            return False
+        seen.add(id(node))
+        if type(node) is dict:
+            for k in node:
                 if type(k) is not str:
                     return False
-                stack.append((v, level + 1))
-        elif kind is list:
-            stack.extend((child, level + 1) for child in node)
-        elif kind is float:
-            if not math.isfinite(node):
+            children: Any = node.values()
+        else:
+            children = node
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, level + 1))
+            elif not (kind is str or kind is int or kind is bool or child is None) and (
+                not _exact_leaf(child)
+            ):
                 return False
-        elif not (node is None or kind is str or kind is bool or kind is int or kind is media.Blob):
-            return False
     return True
+
+
+def _exact_leaf(value: Any) -> bool:
+    """Whether a value that is no container is an exact JSON scalar (or a container: True)."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    return (
+        kind is dict
+        or kind is list
+        or kind is str
+        or kind is int
+        or kind is bool
+        or value is None
+        or kind is media.Blob
+    )
 
 
 def depth_ok(value: Any, depth: int = 1) -> bool:
