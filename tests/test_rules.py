@@ -34,11 +34,13 @@ from luma_schema.expr import (
 from luma_schema.rules import (
     Advice,
     AllowedWith,
+    Alone,
     Base64,
     Catalogue,
     EitherOf,
     Fetched,
     Field,
+    ForbiddenFor,
     HttpStatus,
     ImageMediaType,
     JsonBody,
@@ -47,8 +49,11 @@ from luma_schema.rules import (
     Length,
     MaxBytes,
     MaxItemsFor,
+    MediaFamily,
     NotBoth,
+    NotTogether,
     OneOf,
+    OneOfFor,
     OnlyFor,
     PublicHttpsUrl,
     Range,
@@ -56,6 +61,7 @@ from luma_schema.rules import (
     RequiredFor,
     RequiredWith,
     Scope,
+    Test,
 )
 
 
@@ -78,6 +84,19 @@ from luma_schema.rules import (
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "a")), "ok_id: values must be distinct and non-empty"),
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a, c"), "ok_id: the verbatim listing does not name exactly the values"),
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a"), "ok_id: the verbatim listing does not name exactly the values"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", key="t", by=(("a", ("x",)),)), "ok_id: values must be distinct and non-empty"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x", "x"), key="t", by=(("a", ("x",)),)), "ok_id: values must be distinct and non-empty"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x",), key="t"), "ok_id: by names some of the values for each key"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x",), key="t", by=(("a", ("x",)), ("b", ("y",)))), "ok_id: by names some of the values for each key"),
+        (lambda: NotTogether("ok_id", 400, "{field}", field="a", tests=(Test("a"),)), "ok_id: a combination needs two tests or more"),
+        (lambda: NotTogether("ok_id", 400, "{field}", field="a"), "ok_id: a combination needs two tests or more"),
+        (lambda: RequiredFor("ok_id", 400, "{field}", field="s", key="t"), "ok_id: give equals or among, not both"),
+        (lambda: RequiredFor("ok_id", 400, "{field}", field="s", key="t", equals="a", among=("a",)), "ok_id: give equals or among, not both"),
+        (lambda: ForbiddenFor("ok_id", 400, "{field}", field="s", key="t"), "ok_id: among must not be empty"),
+        (lambda: Alone("ok_id", 422, "{path}", among=("a", "b")), "ok_id: keys must be some of among"),
+        (lambda: Alone("ok_id", 422, "{path}", keys=("a", "c"), among=("a", "b")), "ok_id: keys must be some of among"),
+        (lambda: MediaFamily("ok_id", 422, "{path}", member="m"), "ok_id: families are image and video"),
+        (lambda: MediaFamily("ok_id", 422, "{path}", member="m", families=("image", "audio")), "ok_id: families are image and video"),
         (lambda: MaxItemsFor("ok_id", 400, "{max}", field="i", max=-1), "ok_id: max must be >= 0"),
         (lambda: AllowedWith("ok_id", 400, "{field}", field="s", allowed=()), "ok_id: allowed must not be empty"),
         (lambda: MaxBytes("ok_id", 413, "{path}", member="d", max=0), "ok_id: max must be a positive whole number of MiB"),
@@ -119,6 +138,14 @@ def test_right_rules_are_defined() -> None:
     Advice("ok_id", "{path} {near} {found} {named} {limit_mb}")
     Required("a1_b", 422, "{field}", field="prompt")
     JsonTypes("ok_id", 400, "{path} must be {expected}")
+    OneOfFor("ok_id", 400, "{value} {key}", field="m", values=("x", "y"), key="t", by=(("a", ("x", "y")), ("b", ())))
+    NotTogether("ok_id", 400, "{field}", field="a", tests=(Test("a"), Test("b")))
+    RequiredFor("ok_id", 400, "{field} {equals}", field="s", key="t", among=("a",))
+    RequiredFor("ok_id", 400, "{field} {equals}", field="s", key="t", equals="a")
+    ForbiddenFor("ok_id", 400, "{field} {key}", field="s", key="t", among=("a",))
+    Alone("ok_id", 422, "{path}", keys=("a", "b"), among=("a", "b"))
+    MediaFamily("ok_id", 422, "{path}", member="m", families=("image", "video"))
+    MediaFamily("ok_id", 422, "{path}", member="m", families=("video",))
 
 
 def test_reprs_are_short() -> None:
@@ -230,6 +257,10 @@ CAT = catalog.CATALOGUE
         (
             lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Value("nope")), at="x"),)),
             "a reads unknown fields ['nope']",
+        ),
+        (
+            lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Member("url")), at="prompt"),)),
+            "a: request advice reads no image member",
         ),
     ],
 )
