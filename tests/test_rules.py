@@ -43,6 +43,7 @@ from luma_schema.rules import (
     ForbiddenFor,
     HttpStatus,
     ImageMediaType,
+    ItemsRange,
     JsonBody,
     JsonType,
     JsonTypes,
@@ -60,8 +61,11 @@ from luma_schema.rules import (
     Required,
     RequiredFor,
     RequiredWith,
+    Rule,
+    SameLength,
     Scope,
     Test,
+    Uuid,
 )
 
 
@@ -182,6 +186,55 @@ def test_reprs_are_short() -> None:
     assert repr(catalog.FIELDS[3]) == "Field(aspect_ratio: string|null)"
 
 
+def test_reprs_say_the_conditions_and_open_bounds() -> None:
+    only_video = (Test("video"),)
+    assert repr(Required("r", 400, "{field}", field="a", when=only_video)) == "Required(r, a when video given)"
+    assert repr(Range("r", 400, "{field}", field="n", max=5)) == "Range(r, n, ..5)"
+    assert repr(ItemsRange("r", 400, "{field}", field="n", min=1)) == "ItemsRange(r, n[*], 1..)"
+    kind = Test(".media_type", ("video",), negated=True, function="media_family")
+    assert repr(kind) == "not media_family(.media_type) in video"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (OneOf("r", 400, "{field} {value} {valid}", field="f", values=("b", "a")), "f x a, b"),
+        (OneOfFor("r", 400, "{field} {key} {value}", field="f", values=("a",), key="k", by=(("t", ("a",)),)), "f k x"),
+        (Length("r", 400, "{field} {min} {max}", field="f", min=1, max=2), "f 1 2"),
+        (Range("r", 400, "{field} {min} {max}", field="f", min=1), "f 1 None"),
+        (ItemsRange("r", 400, "{field} {min} {max}", field="f", max=2), "f None 2"),
+        (SameLength("r", 400, "{field} {other}", field="f", other="g"), "f g"),
+        (RequiredFor("r", 400, "{field} {key} {equals}", field="f", key="k", equals="e"), "f k e"),
+        (RequiredFor("r", 400, "{field} {key} {equals}", field="f", key="k", among=("e",)), "f k x"),
+        (ForbiddenFor("r", 400, "{field} {key}", field="f", key="k", among=("e",)), "f k"),
+        (OnlyFor("r", 400, "{field} {key} {equals}", field="f", key="k", equals="e"), "f k e"),
+        (MaxItemsFor("r", 400, "{field} {max} {key} {equals}", field="f", max=3, key="k", equals="e"), "f 3 k e"),
+        (
+            AllowedWith(
+                "r", 400, "{field} {equals} {other} {allowed} {key} {key_equals}",
+                field="f", equals="e", other="o", allowed=("a", "b"), key="k", key_equals="q",
+            ),
+            "f e o a, b k q",
+        ),
+        (NotBoth("r", 422, "{path} {a} {b}", a="u", b="d"), "p u d"),
+        (EitherOf("r", 422, "{path} {a} {b}", a="u", b="d", others=("g",)), "p u d"),
+        (RequiredWith("r", 422, "{path} {member} {with_}", member="m", with_="d"), "p m d"),
+        (Alone("r", 422, "{path} {keys} {among}", keys=("g",), among=("g", "u")), "p ('g',) ('g', 'u')"),
+        (Uuid("r", 422, "{path} {member}", member="g"), "p g"),
+        (MaxBytes("r", 413, "{path} {member} {max} {max_mb}", member="d", max=2 << 20), "p d 2097152 2"),
+        (Fetched("r", 422, "{path} {member} {timeout} {max_redirects}", member="u", timeout=1.5, max_redirects=2), "p u 1.5 2"),
+        (HttpStatus("r", 422, "{path} {member} {min_error} {code}", member="u"), "p u 400 404"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Rule) else "",
+)
+def test_a_message_may_quote_each_parameter_of_its_kind(rule: Rule, message: str) -> None:
+    echo = {name: "x" for name in rule.echo()}
+    if isinstance(rule, HttpStatus):
+        echo["code"] = "404"
+    path = "p" if rule.scope in (Scope.IMAGE, Scope.FETCH) else ""
+    assert rule.render(path, **echo) == message
+
+
 def test_what_a_rule_reads_and_hides_follows_from_its_predicate() -> None:
     r = catalog.rule
     assert r("type_unsupported").reads == ("model", "type")  # the message quotes the model
@@ -256,6 +309,17 @@ CAT = catalog.CATALOGUE
         ),
         (
             lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Value("nope")), at="x"),)),
+            "a reads unknown fields ['nope']",
+        ),
+        (
+            lambda: Catalogue(
+                CAT.fields, (*CAT.rules, Required("stray", 400, "{field}", field="nope", when=(Test(".url"),)))
+            ),
+            "stray reads unknown fields ['nope', 'url']",
+        ),
+        (
+            # Advice the engine gives itself (no condition) comes first: the rest are still read.
+            lambda: Catalogue(CAT.fields, CAT.rules, (*CAT.advice, Advice("a", "{path}", when=Given(Value("nope")), at="x"))),
             "a reads unknown fields ['nope']",
         ),
         (
