@@ -77,6 +77,19 @@ def engines() -> Iterator[tuple[Engine, Engine]]:
     yield Engine(catalog.CATALOGUE), Engine(catalog.CATALOGUE, compiled=False)
 
 
+@pytest.fixture(scope="module")
+def full(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine]:
+    """An engine that has compiled as many shapes as it keeps: every new shape takes the
+    generic compiled function (``ordered``)."""
+    engine = Engine(catalog.CATALOGUE)
+    for i in range(_SHAPES):
+        assert engine.check({"prompt": "x", f"k{i}": None}).ok
+    return engine, engines[1]
+
+
+_SHAPES = 256  # TODO(lead): the bound of compiled shapes is engine._SHAPES_MAX, not public
+
+
 def same_answers(engines: tuple[Engine, Engine], payload: Any) -> None:
     compiled, diagnosis = engines
     if isinstance(payload, bytes):
@@ -112,3 +125,13 @@ def test_valid_requests_get_the_diagnosis_answer(engines: tuple[Engine, Engine])
 def test_the_examples_get_the_diagnosis_answer(engines: tuple[Engine, Engine]) -> None:
     for payload in examples():
         same_answers(engines, payload)
+
+
+def test_past_the_bound_of_compiled_shapes_the_answers_stay_the_diagnosis(
+    full: tuple[Engine, Engine],
+) -> None:
+    for rule_id in DRAWN:
+        for payload in breaking(rule_id):
+            same_answers(full, payload)
+    for payload in accepted():
+        same_answers(full, payload)
