@@ -140,6 +140,19 @@ def test_request_field_reads_one_normalised_field() -> None:
         request_field(luma_schema.check(image(prompt="")), "prompt")
 
 
+def test_request_field_reads_every_kind_of_ok_report() -> None:
+    # A report whose request was read, one of the diagnosis, one made by hand, one unpickled.
+    read = luma_schema.check(edit())
+    assert read.request is not None
+    reports = [read, DIAGNOSIS.check(edit()), pickle.loads(pickle.dumps(luma_schema.check(edit())))]
+    for report in reports:
+        assert request_field(report, "type") == "image_edit"
+        assert request_field(report, "source") == read.request["source"]
+    by_hand = Report(201, None, (), (), {"prompt": "x"})
+    assert request_field(by_hand, "prompt") == "x"
+    assert request_field(by_hand, "style") is None
+
+
 def test_reports_made_by_hand_are_consistent() -> None:
     error = Violation("image_too_large", 413, "Image exceeds 50 MB size limit", "")
     report = Report(413, error.detail, (error,), (), None)
