@@ -7,6 +7,7 @@ without URL references is not fetched at all."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -140,3 +141,20 @@ def test_fetch_false_is_the_static_answer() -> None:
     engine = Engine(catalog.CATALOGUE)
     for report in (engine.check(payload, fetch=False), asyncio.run(engine.acheck(payload, False))):
         assert (report.ok, report.warnings, report.request) == (True, static.warnings, static.request)
+
+
+def test_without_the_fetch_extra_each_url_gets_a_not_fetched_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if the extra were not installed: importing luma_schema.fetch fails.
+    monkeypatch.setitem(sys.modules, "luma_schema.fetch", None)
+    monkeypatch.delattr(luma_schema, "fetch", raising=False)
+    payload = {"type": "image_edit", "prompt": "x", "source": {"url": A}, "image_ref": [{"url": B}]}
+    static = luma_schema.check(payload)
+    engine = Engine(catalog.CATALOGUE)
+    for report in (engine.check(payload, fetch=True), asyncio.run(engine.acheck(payload, True))):
+        assert report.ok and report.request == static.request
+        added = report.warnings[len(static.warnings) :]
+        assert report.warnings[: len(static.warnings)] == static.warnings
+        assert [(w.code, w.path) for w in added] == [("not_fetched", "source.url"), ("not_fetched", "image_ref[0].url")]
+        assert added[0].message == catalog.ADVICE_BY_ID["not_fetched"].render("source.url")

@@ -159,6 +159,7 @@ def test_reports_made_by_hand_are_consistent() -> None:
     assert (report.status, report.detail, report.errors) == (413, error.detail, (error,))
     ok = Report(201, None, (), (Notice("not_fetched", "source.url", "x"),), {"prompt": "x"})
     assert ok.ok and ok.request == {"prompt": "x"} and len(ok.warnings) == 1
+    assert Report(201, None, (), (), None).request is None  # no request given, none made
     with pytest.raises(ValueError):
         Report(400, "another text", (error,), (), None)
     with pytest.raises(ValueError):

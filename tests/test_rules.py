@@ -196,6 +196,25 @@ def test_reprs_say_the_conditions_and_open_bounds() -> None:
 
 
 @pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        (OneOfFor("r", 400, "{field}", field="f", values=("a", "b"), key="k", by=(("t", ("a",)),)), "OneOfFor(r, f in a|b, by k)"),
+        (SameLength("r", 400, "{field}", field="f", other="g"), "SameLength(r, len(f) = len(g))"),
+        (NotTogether("r", 400, "{field}", field="f", tests=(Test("a", ("x",)), Test("b"))), "NotTogether(r, a in x and b given)"),
+        (ForbiddenFor("r", 400, "{field}", field="f", key="k", among=("a", "b")), "ForbiddenFor(r, no f if k=a|b)"),
+        (OnlyFor("r", 400, "{field}", field="f", key="k", equals="e"), "OnlyFor(r, f only if k=e)"),
+        (Alone("r", 422, "{path}", keys=("g", "f"), among=("g", "f", "u")), "Alone(r, g|f alone among g|f|u)"),
+        (Uuid("r", 422, "{path}", member="g"), "Uuid(r, g)"),
+        (MediaFamily("r", 422, "{path}", member="m", families=("image", "video")), "MediaFamily(r, m in image|video)"),
+        (EitherOf("r", 422, "{path}", a="u", b="d", others=("g",)), "EitherOf(r, u | d | g)"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Rule) else "",
+)
+def test_every_kind_reads_as_a_short_repr(rule: Rule, text: str) -> None:
+    assert repr(rule) == text
+
+
+@pytest.mark.parametrize(
     ("rule", "message"),
     [
         (OneOf("r", 400, "{field} {value} {valid}", field="f", values=("b", "a")), "f x a, b"),
