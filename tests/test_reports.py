@@ -116,6 +116,14 @@ def test_lists_made_from_a_changed_payload_keep_the_answer_given() -> None:
     ok = luma_schema.check(accepted)
     accepted["prompt"] = ""
     assert ok.ok and ok.errors == () and ok.warnings == ()
+    grown: dict[Any, Any] = image()
+    answer = luma_schema.check(grown)
+    grown["colour"] = "red"  # a key added since: reading the request still never raises
+    assert answer.request is not None and answer.request["prompt"] == grown["prompt"]
+    again: dict[Any, Any] = image()
+    one = luma_schema.check(again)
+    again["colour"] = "red"
+    assert request_field(one, "prompt") == again["prompt"]
 
 
 def test_first_answer_needs_no_list() -> None:
