@@ -135,3 +135,16 @@ def test_past_the_bound_of_compiled_shapes_the_answers_stay_the_diagnosis(
             same_answers(full, payload)
     for payload in accepted():
         same_answers(full, payload)
+
+
+def test_small_requests_with_an_unknown_field_get_the_diagnosis_answer(
+    engines: tuple[Engine, Engine],
+) -> None:
+    # The unknown field's warning is due before any rule runs, and no other warning is.
+    for kind in (*catalog.TYPES, "no_such_type"):
+        for payload in (
+            {"type": kind, "colour": 1},
+            {"type": kind, "prompt": "", "colour": 1},
+            {"colour": 1, "type": kind, "prompt": "x"},
+        ):
+            same_answers(engines, payload)
