@@ -48,6 +48,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["sample"]:
         print("\n".join(sample(int(sys.argv[2]), int(sys.argv[3]))))
     elif sys.argv[1:] == ["widen"]:
-        print("%d of %d functions given every test" % widen())
+        widened, functions = widen()
+        print(f"{widened} of {functions} functions given every test")
     else:
         sys.exit(__doc__)
