@@ -1,6 +1,7 @@
 """A Python value of a subclass of a JSON type is read as the base class's value: the answer is
 the one for the plain value, wherever it sits (a known field, an unknown one, an image member),
-and a non-finite float is no JSON whatever its class."""
+and a non-finite float is no JSON whatever its class.  JSON text in a ``bytearray``, a
+``memoryview`` or a ``str`` subclass is read as the same text in ``bytes`` or ``str``."""
 
 from __future__ import annotations
 
@@ -43,3 +44,15 @@ def test_a_subclass_value_answers_as_its_plain_value(value: Any, plain: Any) -> 
         lambda v: {"prompt": "x", "extra": [1, {"a": v}]},
     ):
         assert answer(where(value)) == answer(where(plain))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"prompt": "x", "colour": 1}', '{"type": "image_edit", "prompt": ""}', "[1]", "{"],
+    ids=["accepted", "refused", "not_an_object", "not_json"],
+)
+def test_json_text_in_other_buffers_reads_as_text(text: str) -> None:
+    expected = answer(text)
+    assert answer(text.encode()) == expected
+    for payload in (bytearray(text.encode()), memoryview(text.encode()), Text(text)):
+        assert answer(payload) == expected, type(payload)
