@@ -15,7 +15,7 @@ import pytest
 
 import luma_schema
 from luma_schema import Notice, Violation, catalog
-from luma_schema.engine import Engine
+from luma_schema.engine import Engine, acheck
 from luma_schema.rules import MediaFamily
 
 GEN = "123e4567-e89b-12d3-a456-426614174000"
@@ -42,11 +42,8 @@ class Recorder:
 
 
 def both_ways(payload: Any, fetcher: Recorder) -> list[luma_schema.Report]:
-    """The answer of ``check(fetch=...)`` and of ``acheck``, from a fresh engine each."""
-    return [
-        Engine(catalog.CATALOGUE).check(payload, fetch=fetcher),
-        asyncio.run(Engine(catalog.CATALOGUE).acheck(payload, fetcher)),
-    ]
+    """The answer of ``check(fetch=...)`` and of ``acheck``."""
+    return [luma_schema.check(payload, fetch=fetcher), asyncio.run(acheck(payload, fetcher))]
 
 
 # What a video edit's source may be, as the catalogue's media-family rule says.
