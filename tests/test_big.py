@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from luma_schema import catalog, check
+from luma_schema.engine import request_field
 
 CAP = catalog.MAX_IMAGE_BYTES
 
@@ -123,3 +124,12 @@ def test_long_strings_in_big_json_text_answer_as_the_dict(body: dict[str, Any]) 
         direct.warnings,
     )
     assert text.request == direct.request
+
+
+def test_one_field_of_a_big_json_text_reads_as_the_dict() -> None:
+    body = {"type": "image_edit", "prompt": "x", "source": {"data": LONG, "media_type": "image/png"}}
+    direct = check(body).request
+    assert direct is not None
+    for name in ("type", "prompt", "source", "image_ref"):
+        for payload in (json.dumps(body), json.dumps(body).encode()):
+            assert request_field(check(payload), name) == direct[name]

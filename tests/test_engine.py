@@ -310,7 +310,7 @@ def test_an_unknown_type_skips_the_rules_of_types_whatever_the_model() -> None:
     assert [e.rule for e in luma_schema.check(edit).errors] == ["model_unknown", "source_required"]
 
 
-@pytest.mark.parametrize("depth", [catalog.MAX_DEPTH - 1, catalog.MAX_DEPTH, 1000, 100_000])
+@pytest.mark.parametrize("depth", [catalog.MAX_DEPTH - 1, catalog.MAX_DEPTH, catalog.MAX_DEPTH + 1, 1000, 100_000])
 def test_nesting_has_one_answer_as_text_and_as_values(depth: int) -> None:
     # The request object is level 1, so an unknown field's value starts at level 2.
     value: Any = "leaf"

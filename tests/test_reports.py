@@ -116,6 +116,14 @@ def test_lists_made_from_a_changed_payload_keep_the_answer_given() -> None:
     ok = luma_schema.check(accepted)
     accepted["prompt"] = ""
     assert ok.ok and ok.errors == () and ok.warnings == ()
+    grown: dict[Any, Any] = image()
+    answer = luma_schema.check(grown)
+    grown["colour"] = "red"  # a key added since: reading the request still never raises
+    assert answer.request is not None and answer.request["prompt"] == grown["prompt"]
+    again: dict[Any, Any] = image()
+    one = luma_schema.check(again)
+    again["colour"] = "red"
+    assert request_field(one, "prompt") == again["prompt"]
 
 
 def test_first_answer_needs_no_list() -> None:
@@ -140,12 +148,26 @@ def test_request_field_reads_one_normalised_field() -> None:
         request_field(luma_schema.check(image(prompt="")), "prompt")
 
 
+def test_request_field_reads_every_kind_of_ok_report() -> None:
+    # A report whose request was read, one of the diagnosis, one made by hand, one unpickled.
+    read = luma_schema.check(edit())
+    assert read.request is not None
+    reports = [read, DIAGNOSIS.check(edit()), pickle.loads(pickle.dumps(luma_schema.check(edit())))]
+    for report in reports:
+        assert request_field(report, "type") == "image_edit"
+        assert request_field(report, "source") == read.request["source"]
+    by_hand = Report(201, None, (), (), {"prompt": "x"})
+    assert request_field(by_hand, "prompt") == "x"
+    assert request_field(by_hand, "style") is None
+
+
 def test_reports_made_by_hand_are_consistent() -> None:
     error = Violation("image_too_large", 413, "Image exceeds 50 MB size limit", "")
     report = Report(413, error.detail, (error,), (), None)
     assert (report.status, report.detail, report.errors) == (413, error.detail, (error,))
     ok = Report(201, None, (), (Notice("not_fetched", "source.url", "x"),), {"prompt": "x"})
     assert ok.ok and ok.request == {"prompt": "x"} and len(ok.warnings) == 1
+    assert Report(201, None, (), (), None).request is None  # no request given, none made
     with pytest.raises(ValueError):
         Report(400, "another text", (error,), (), None)
     with pytest.raises(ValueError):

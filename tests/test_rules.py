@@ -34,28 +34,38 @@ from luma_schema.expr import (
 from luma_schema.rules import (
     Advice,
     AllowedWith,
+    Alone,
     Base64,
     Catalogue,
     EitherOf,
     Fetched,
     Field,
+    ForbiddenFor,
     HttpStatus,
     ImageMediaType,
+    ItemsRange,
     JsonBody,
     JsonType,
     JsonTypes,
     Length,
     MaxBytes,
     MaxItemsFor,
+    MediaFamily,
     NotBoth,
+    NotTogether,
     OneOf,
+    OneOfFor,
     OnlyFor,
     PublicHttpsUrl,
     Range,
     Required,
     RequiredFor,
     RequiredWith,
+    Rule,
+    SameLength,
     Scope,
+    Test,
+    Uuid,
 )
 
 
@@ -78,6 +88,19 @@ from luma_schema.rules import (
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "a")), "ok_id: values must be distinct and non-empty"),
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a, c"), "ok_id: the verbatim listing does not name exactly the values"),
         (lambda: OneOf("ok_id", 400, "{value}", field="m", values=("a", "b"), listing="a"), "ok_id: the verbatim listing does not name exactly the values"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", key="t", by=(("a", ("x",)),)), "ok_id: values must be distinct and non-empty"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x", "x"), key="t", by=(("a", ("x",)),)), "ok_id: values must be distinct and non-empty"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x",), key="t"), "ok_id: by names some of the values for each key"),
+        (lambda: OneOfFor("ok_id", 400, "{value}", field="m", values=("x",), key="t", by=(("a", ("x",)), ("b", ("y",)))), "ok_id: by names some of the values for each key"),
+        (lambda: NotTogether("ok_id", 400, "{field}", field="a", tests=(Test("a"),)), "ok_id: a combination needs two tests or more"),
+        (lambda: NotTogether("ok_id", 400, "{field}", field="a"), "ok_id: a combination needs two tests or more"),
+        (lambda: RequiredFor("ok_id", 400, "{field}", field="s", key="t"), "ok_id: give equals or among, not both"),
+        (lambda: RequiredFor("ok_id", 400, "{field}", field="s", key="t", equals="a", among=("a",)), "ok_id: give equals or among, not both"),
+        (lambda: ForbiddenFor("ok_id", 400, "{field}", field="s", key="t"), "ok_id: among must not be empty"),
+        (lambda: Alone("ok_id", 422, "{path}", among=("a", "b")), "ok_id: keys must be some of among"),
+        (lambda: Alone("ok_id", 422, "{path}", keys=("a", "c"), among=("a", "b")), "ok_id: keys must be some of among"),
+        (lambda: MediaFamily("ok_id", 422, "{path}", member="m"), "ok_id: families are image and video"),
+        (lambda: MediaFamily("ok_id", 422, "{path}", member="m", families=("image", "audio")), "ok_id: families are image and video"),
         (lambda: MaxItemsFor("ok_id", 400, "{max}", field="i", max=-1), "ok_id: max must be >= 0"),
         (lambda: AllowedWith("ok_id", 400, "{field}", field="s", allowed=()), "ok_id: allowed must not be empty"),
         (lambda: MaxBytes("ok_id", 413, "{path}", member="d", max=0), "ok_id: max must be a positive whole number of MiB"),
@@ -119,6 +142,14 @@ def test_right_rules_are_defined() -> None:
     Advice("ok_id", "{path} {near} {found} {named} {limit_mb}")
     Required("a1_b", 422, "{field}", field="prompt")
     JsonTypes("ok_id", 400, "{path} must be {expected}")
+    OneOfFor("ok_id", 400, "{value} {key}", field="m", values=("x", "y"), key="t", by=(("a", ("x", "y")), ("b", ())))
+    NotTogether("ok_id", 400, "{field}", field="a", tests=(Test("a"), Test("b")))
+    RequiredFor("ok_id", 400, "{field} {equals}", field="s", key="t", among=("a",))
+    RequiredFor("ok_id", 400, "{field} {equals}", field="s", key="t", equals="a")
+    ForbiddenFor("ok_id", 400, "{field} {key}", field="s", key="t", among=("a",))
+    Alone("ok_id", 422, "{path}", keys=("a", "b"), among=("a", "b"))
+    MediaFamily("ok_id", 422, "{path}", member="m", families=("image", "video"))
+    MediaFamily("ok_id", 422, "{path}", member="m", families=("video",))
 
 
 def test_reprs_are_short() -> None:
@@ -153,6 +184,74 @@ def test_reprs_are_short() -> None:
     assert repr(MISSING) == "MISSING"
     assert repr(catalog.FIELDS[0]) == "Field(type: string)"
     assert repr(catalog.FIELDS[3]) == "Field(aspect_ratio: string|null)"
+
+
+def test_reprs_say_the_conditions_and_open_bounds() -> None:
+    only_video = (Test("video"),)
+    assert repr(Required("r", 400, "{field}", field="a", when=only_video)) == "Required(r, a when video given)"
+    assert repr(Range("r", 400, "{field}", field="n", max=5)) == "Range(r, n, ..5)"
+    assert repr(ItemsRange("r", 400, "{field}", field="n", min=1)) == "ItemsRange(r, n[*], 1..)"
+    kind = Test(".media_type", ("video",), negated=True, function="media_family")
+    assert repr(kind) == "not media_family(.media_type) in video"
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        (OneOfFor("r", 400, "{field}", field="f", values=("a", "b"), key="k", by=(("t", ("a",)),)), "OneOfFor(r, f in a|b, by k)"),
+        (SameLength("r", 400, "{field}", field="f", other="g"), "SameLength(r, len(f) = len(g))"),
+        (NotTogether("r", 400, "{field}", field="f", tests=(Test("a", ("x",)), Test("b"))), "NotTogether(r, a in x and b given)"),
+        (ForbiddenFor("r", 400, "{field}", field="f", key="k", among=("a", "b")), "ForbiddenFor(r, no f if k=a|b)"),
+        (OnlyFor("r", 400, "{field}", field="f", key="k", equals="e"), "OnlyFor(r, f only if k=e)"),
+        (Alone("r", 422, "{path}", keys=("g", "f"), among=("g", "f", "u")), "Alone(r, g|f alone among g|f|u)"),
+        (Uuid("r", 422, "{path}", member="g"), "Uuid(r, g)"),
+        (MediaFamily("r", 422, "{path}", member="m", families=("image", "video")), "MediaFamily(r, m in image|video)"),
+        (EitherOf("r", 422, "{path}", a="u", b="d", others=("g",)), "EitherOf(r, u | d | g)"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Rule) else "",
+)
+def test_every_kind_reads_as_a_short_repr(rule: Rule, text: str) -> None:
+    assert repr(rule) == text
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (OneOf("r", 400, "{field} {value} {valid}", field="f", values=("b", "a")), "f x a, b"),
+        (OneOfFor("r", 400, "{field} {key} {value}", field="f", values=("a",), key="k", by=(("t", ("a",)),)), "f k x"),
+        (Length("r", 400, "{field} {min} {max}", field="f", min=1, max=2), "f 1 2"),
+        (Range("r", 400, "{field} {min} {max}", field="f", min=1), "f 1 None"),
+        (ItemsRange("r", 400, "{field} {min} {max}", field="f", max=2), "f None 2"),
+        (SameLength("r", 400, "{field} {other}", field="f", other="g"), "f g"),
+        (RequiredFor("r", 400, "{field} {key} {equals}", field="f", key="k", equals="e"), "f k e"),
+        (RequiredFor("r", 400, "{field} {key} {equals}", field="f", key="k", among=("e",)), "f k x"),
+        (ForbiddenFor("r", 400, "{field} {key}", field="f", key="k", among=("e",)), "f k"),
+        (OnlyFor("r", 400, "{field} {key} {equals}", field="f", key="k", equals="e"), "f k e"),
+        (MaxItemsFor("r", 400, "{field} {max} {key} {equals}", field="f", max=3, key="k", equals="e"), "f 3 k e"),
+        (
+            AllowedWith(
+                "r", 400, "{field} {equals} {other} {allowed} {key} {key_equals}",
+                field="f", equals="e", other="o", allowed=("a", "b"), key="k", key_equals="q",
+            ),
+            "f e o a, b k q",
+        ),
+        (NotBoth("r", 422, "{path} {a} {b}", a="u", b="d"), "p u d"),
+        (EitherOf("r", 422, "{path} {a} {b}", a="u", b="d", others=("g",)), "p u d"),
+        (RequiredWith("r", 422, "{path} {member} {with_}", member="m", with_="d"), "p m d"),
+        (Alone("r", 422, "{path} {keys} {among}", keys=("g",), among=("g", "u")), "p ('g',) ('g', 'u')"),
+        (Uuid("r", 422, "{path} {member}", member="g"), "p g"),
+        (MaxBytes("r", 413, "{path} {member} {max} {max_mb}", member="d", max=2 << 20), "p d 2097152 2"),
+        (Fetched("r", 422, "{path} {member} {timeout} {max_redirects}", member="u", timeout=1.5, max_redirects=2), "p u 1.5 2"),
+        (HttpStatus("r", 422, "{path} {member} {min_error} {code}", member="u"), "p u 400 404"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Rule) else "",
+)
+def test_a_message_may_quote_each_parameter_of_its_kind(rule: Rule, message: str) -> None:
+    echo = {name: "x" for name in rule.echo()}
+    if isinstance(rule, HttpStatus):
+        echo["code"] = "404"
+    path = "p" if rule.scope in (Scope.IMAGE, Scope.FETCH) else ""
+    assert rule.render(path, **echo) == message
 
 
 def test_what_a_rule_reads_and_hides_follows_from_its_predicate() -> None:
@@ -230,6 +329,21 @@ CAT = catalog.CATALOGUE
         (
             lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Value("nope")), at="x"),)),
             "a reads unknown fields ['nope']",
+        ),
+        (
+            lambda: Catalogue(
+                CAT.fields, (*CAT.rules, Required("stray", 400, "{field}", field="nope", when=(Test(".url"),)))
+            ),
+            "stray reads unknown fields ['nope', 'url']",
+        ),
+        (
+            # Advice the engine gives itself (no condition) comes first: the rest are still read.
+            lambda: Catalogue(CAT.fields, CAT.rules, (*CAT.advice, Advice("a", "{path}", when=Given(Value("nope")), at="x"))),
+            "a reads unknown fields ['nope']",
+        ),
+        (
+            lambda: Catalogue(CAT.fields, CAT.rules, (Advice("a", "{path}", when=Given(Member("url")), at="prompt"),)),
+            "a: request advice reads no image member",
         ),
     ],
 )
