@@ -57,7 +57,6 @@ __all__ = [
     "request_field",
 ]
 
-_SHAPES_MAX: Final = 256  # compiled shapes kept per engine; past it, the generic function
 _SHAPE_KEYS_MAX: Final = 32  # a payload with more top-level keys than this is not compiled
 _SEPARATOR: Final = "\0"
 
@@ -141,12 +140,16 @@ class _Finisher:
 
 class Engine:
     """The checks of one catalogue.  ``check`` and ``acheck`` are its entry points; the
-    compiled functions are generated once per payload shape seen (at most ``256``).
+    compiled functions are generated once per payload shape seen (at most ``shapes``; past
+    them, one generic compiled function answers).
     ``compiled=False``: every answer comes from the full diagnosis, the engine's reference
     (the compiled paths must answer alike: a property test holds them together)."""
 
-    def __init__(self, catalogue: Catalogue, compiled: bool = True) -> None:
+    def __init__(self, catalogue: Catalogue, compiled: bool = True, shapes: int = 256) -> None:
+        if shapes < 0:
+            raise ValueError(f"shapes: must be 0 or more, not {shapes}")
         self.catalogue = catalogue
+        self._shapes_max = shapes
         self._compiled = compiled
         self.ns = Namespace("engine")
         self.diagnosis = Diagnosis(catalogue, self.ns)
@@ -248,7 +251,7 @@ class Engine:
         finisher = self._finishers.get(shape)
         if finisher is None:
             finisher = _Finisher(self, shape)
-            if len(self._finishers) < _SHAPES_MAX * 4:
+            if len(self._finishers) < self._shapes_max * 4:
                 self._finishers[shape] = finisher
         return finisher
 
@@ -268,7 +271,7 @@ class Engine:
             or len(shape) > _SHAPE_KEYS_MAX
         ):
             with self._lock:
-                if len(self._shapes) < _SHAPES_MAX:
+                if len(self._shapes) < self._shapes_max:
                     self._shapes[joined] = _diagnosis_only
             return _diagnosis_only
         ordered = self.compiler.ordered
@@ -277,10 +280,10 @@ class Engine:
             function = self._shapes.get(joined)
             if function is not None:
                 return function
-            if len(self._shapes) >= _SHAPES_MAX and not shown:
+            if len(self._shapes) >= self._shapes_max and not shown:
                 return lambda p: ordered(p, shape)
             function, make = self._compile_shape(shape)
-            if len(self._shapes) < _SHAPES_MAX:
+            if len(self._shapes) < self._shapes_max:
                 self._shapes[joined] = function
                 if make is not None:
                     self._branches[joined] = make

@@ -83,8 +83,6 @@ def _scalar(node: Any) -> Any:
         return _CONTAINER
     if issubclass(kind, str):
         return str.__str__(node)
-    if issubclass(kind, bool):  # (bool cannot be subclassed; kept for the order of the tests)
-        return bool(node)
     if issubclass(kind, int):
         return int.__int__(node)
     if issubclass(kind, float):
