@@ -112,6 +112,7 @@ LONG = "A" * 1_200_000  # base64-only, so a big JSON text keeps it as a slice of
         {"prompt": "x", "user_id": LONG},
         {"prompt": "x", "unknown": LONG},
         {"type": "image_edit", "prompt": "x", "source": {"data": LONG, "media_type": "image/png"}},
+        {"prompt": "x", "image_ref": [{"data": LONG, "media_type": "image/png"}]},
     ],
     ids=lambda b: next(k for k, v in b.items() if LONG in json.dumps(v)),
 )

@@ -203,6 +203,8 @@ _JPEG_AS = {"data": PNG64, "media_type": "image/jpeg"}  # a PNG said to be a JPE
         {"prompt": "x", "image_ref": [{"url": 5}], "video": 5},
         {"prompt": 5, "extra": _nested(_DEEP)},
         {"prompt": 5, "extra": _nested(_DEEP - 3)},
+        {"prompt": "x", "image_ref": [{"url": 5}], "extra": _nested(_DEEP - 2)},  # 512 levels
+        {"prompt": "x", "image_ref": [{"url": 5}], "extra": _nested(_DEEP - 1)},  # 513
         {"prompt": 5, "extra": {1, 2}},
         {"prompt": 5, "aspect_ratio": {1, 2}},
         {"prompt": Text("x"), "web_search": "y"},
