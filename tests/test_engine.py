@@ -322,6 +322,12 @@ def test_nesting_has_one_answer_as_text_and_as_values(depth: int) -> None:
     as_text = luma_schema.check('{"prompt": "x", "extra": ' + "[" * (depth - 1) + '"leaf"' + "]" * (depth - 1) + "}")
     assert summary(as_value)[:4] == summary(as_text)[:4]
     assert as_value.ok == (depth <= catalog.MAX_DEPTH)
+    # The same nesting in values that are no JSON built-ins (read through their plain copy).
+    odd: Any = ("leaf",)
+    for _ in range(depth - 2):
+        odd = [odd]
+    as_odd = luma_schema.check({"prompt": Text("x"), "extra": odd})
+    assert summary(as_odd)[:4] == summary(as_value)[:4]
 
 
 # ---------------------------------------------------------------- what runs
