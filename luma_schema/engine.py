@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 from luma_schema import catalog
 from luma_schema._engine.codegen import Namespace
-from luma_schema._engine.compile import Compiler, ordered_of
+from luma_schema._engine.compile import Compiler
 from luma_schema._engine.diagnose import Diagnosis
 from luma_schema._engine.normal import BLOBS, Normaliser, has_blobs
 from luma_schema._engine.reading import WRONG, Reading, typed
@@ -232,7 +232,7 @@ class Engine:
         parts = []
         if function.__name__ in self.ns.sources:
             parts.append(self.ns.sources[function.__name__])
-            parts.append(ordered_of(self.ns, function.__name__) or "")
+            parts.append(self.ns.source_made(f"ordered_{function.__name__}") or "")
         make = self._branches.get(joined) or self._shown.pop(joined, None)
         split = self.compiler.split_for(shape)
         if make is not None and split is not None:
@@ -240,7 +240,7 @@ class Engine:
             value = payload.get(split[0]) if isinstance(payload, Mapping) else None
             branch = make(value)
             parts.append(self.ns.sources[branch.__name__])
-            parts.append(ordered_of(self.ns, branch.__name__) or "")
+            parts.append(self.ns.source_made(f"ordered_{branch.__name__}") or "")
         if "ordered" in self.ns.sources:
             parts.append(self.ns.sources["ordered"])
         return "\n".join(dict.fromkeys(part for part in parts if part))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import linecache
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from luma_schema import expr
@@ -52,6 +52,20 @@ class Namespace:
         self.globals[name] = value
         return name
 
+    def bind_lazily(self, name: str, make: Callable[[], Callable[..., Any]]) -> str:
+        """Put under ``name`` a function that ``make()`` generates (defining it under that
+        name, so that later calls go straight to it) when it is first called or shown."""
+        self.globals[name] = _Lazy(make)
+        return name
+
+    def source_made(self, name: str) -> str | None:
+        """The source of the generated function ``name``, made now if it is bound lazily and
+        was not made yet (``None``: there is no such function)."""
+        lazy = self.globals.get(name)
+        if isinstance(lazy, _Lazy):
+            lazy.make()
+        return self.sources.get(name)
+
     def bind_value(self, name: str, value: Any) -> Any:
         """Put ``value`` in the namespace under ``name`` and return the value itself."""
         self.globals[name] = value
@@ -93,3 +107,15 @@ class Rendering(Names):
     def call(self, function: str, argument: expr.Expr, rendered: str) -> str:
         helper = self.ns.bind(f"F_{function}", expr.FUNCTIONS[function])
         return f"{helper}({rendered})"
+
+
+class _Lazy:
+    """A generated function made when first called (or shown: ``Namespace.source_made``)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Callable[..., Any]]) -> None:
+        self.make = make
+
+    def __call__(self, *args: Any) -> Any:
+        return self.make()(*args)

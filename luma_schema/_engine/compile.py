@@ -45,7 +45,7 @@ from luma_schema.expr import (
 from luma_schema.report import Report, Violation
 from luma_schema.rules import Catalogue, Field, JsonType, Rule, Scope
 
-__all__ = ["Compiler", "ordered_of"]
+__all__ = ["Compiler"]
 
 
 class Compiler:
@@ -431,7 +431,7 @@ class Compiler:
             # Defined under that name in the namespace: later calls go straight to it.
             return self._ordered(dict(known), given, present, ordered_name)
 
-        return self.ns.bind(ordered_name, _Lazy(make))
+        return self.ns.bind_lazily(ordered_name, make)
 
     def _violation(
         self,
@@ -581,24 +581,3 @@ class Compiler:
         (function,) = self.ns.define("\n".join(lines), ["ordered"])
         self.ns.bind("ORDERED", function)
         return function  # type: ignore[no-any-return]
-
-
-class _Lazy:
-    """A generated function made when first called (or shown: :meth:`make`)."""
-
-    __slots__ = ("make",)
-
-    def __init__(self, make: Callable[[], Callable[..., Report | None]]) -> None:
-        self.make = make
-
-    def __call__(self, *args: Any) -> Report | None:
-        return self.make()(*args)
-
-
-def ordered_of(ns: Namespace, name: str) -> str | None:
-    """The source of the ``ordered`` of the generated function ``name``, made now if it was
-    not yet (``None``: it has none)."""
-    lazy = ns.globals.get(f"ordered_{name}")
-    if isinstance(lazy, _Lazy):
-        lazy.make()
-    return ns.sources.get(f"ordered_{name}")
