@@ -50,7 +50,8 @@ class _ImageNames(_RequestNames):
     def call(self, function: str, argument: Expr, rendered: str) -> str:
         # Once per reference, whichever rule or warning asks first.
         helper = self.ns.bind(f"F_{function}", expr.FUNCTIONS[function])
-        key = self.ns.constant(expr.Call(function, argument))
+        # Keyed by its text: a str caches its hash, an expression tree would hash itself anew.
+        key = self.ns.constant(repr(expr.Call(function, argument)))
         return f"memo_(memo, {key}, {helper}, {rendered})"
 
 
