@@ -158,9 +158,7 @@ class Diagnosis:
             known: dict[Expr, Any] = {
                 expr.Value(f.name): list(f.default) if isinstance(f.default, tuple) else f.default
             }
-            for path in catalogue.paths:
-                if path.startswith(f.name + "."):
-                    known[expr.Value(path)] = MISSING
+            known.update((expr.Value(p), MISSING) for p in self.reader.descendants[f.name])
             self._absent[f.name] = known
 
     def plan_by(self, split: tuple[str, tuple[Any, ...]] | None) -> None:
